@@ -1,0 +1,366 @@
+"""The sync runner: reads a connection's streams page by page and commits each page.
+
+The runner, not the connector, owns the cursor: raw rows, canonical rows and the stream's new
+state are written in one transaction per page (``warehouse.writer.write_page``). Every run is
+recorded in ``sync_runs`` with its outcome; errors are classified by what to do and whose fault
+it is (``connectors.errors``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Engine, select, update
+from sqlmodel import Session
+
+from connectors.errors import Action, ConnectorError, Fault, ReauthorizationRequired
+from connectors.model import Connector, Page, QueryParams, Stream
+from connectors.registry import get_connector
+from normalizer.context import MappingContext
+from normalizer.errors import MappingError
+from normalizer.pii import redact
+from normalizer.registry import MAPPING_VERSION, get_mapping
+from scheduler import windows
+from warehouse.tables import AccountRow, Connection, SyncEvent, SyncRun, SyncState, utcnow
+from warehouse.writer import (
+    ConnectionScope,
+    MappedRecord,
+    QuarantineItem,
+    StreamStateUpdate,
+    write_page,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PageSource(Protocol):
+    def pages(self, stream: Stream, params: QueryParams) -> AsyncIterator[Page]: ...
+
+
+class ClientProvider(Protocol):
+    """Opens an authenticated client for a connection (tokens from the vault)."""
+
+    def open(self, connection: Connection) -> AbstractAsyncContextManager[PageSource]: ...
+
+
+ContextProvider = Callable[[Connection], MappingContext]
+
+
+@dataclass(frozen=True)
+class StreamRunResult:
+    run_id: int
+    connection_id: str
+    stream: str
+    status: str
+    pages: int
+    records: int
+    quarantined: int
+    rows_inserted: int
+    rows_updated: int
+    error: str | None = None
+    action: str | None = None
+    fault: str | None = None
+
+
+def dig(record: Any, path: str) -> Any:
+    """The value at a dotted path of a JSON record, or None."""
+    value = record
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
+
+
+class SyncRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        clients: ClientProvider,
+        contexts: ContextProvider,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._engine = engine
+        self._clients = clients
+        self._contexts = contexts
+        self._clock = clock
+
+    # ------------------------------------------------------------------ connections
+
+    async def sync_connection(
+        self,
+        connection_id: str,
+        *,
+        streams: Sequence[str] | None = None,
+        trigger: str = "manual",
+        on_page: Callable[[str, int], None] | None = None,
+    ) -> list[StreamRunResult]:
+        """Sync the connection's streams in their declared order; stop on a revoked grant."""
+        connection = await asyncio.to_thread(self._load_connection, connection_id)
+        if connection.status != "active":
+            raise ConnectorError(
+                f"connection {connection_id} is {connection.status}: "
+                f"{connection.status_reason or 'no reason recorded'}"
+            )
+        connector = get_connector(connection.platform)
+        chosen = [s for s in connector.streams if streams is None or s.name in streams]
+        results: list[StreamRunResult] = []
+        context = self._contexts(connection)
+        async with self._clients.open(connection) as client:
+            for stream in chosen:
+                result = await self.sync_stream(
+                    connection, connector, stream, client, context, trigger, on_page
+                )
+                results.append(result)
+                if result.action == Action.REAUTHORIZE:
+                    break
+                if stream.name == "account":
+                    connection = await asyncio.to_thread(self._refresh_marketplaces, connection)
+        return results
+
+    def _load_connection(self, connection_id: str) -> Connection:
+        with Session(self._engine) as session:
+            connection = session.get(Connection, connection_id)
+            if connection is None:
+                raise ConnectorError(f"no connection {connection_id}")
+            session.expunge(connection)
+            return connection
+
+    def _refresh_marketplaces(self, connection: Connection) -> Connection:
+        """Streams that take marketplace ids use the ones the account stream found."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(AccountRow.external_id)  # type: ignore[call-overload]
+                .where(AccountRow.connection_id == connection.id)
+                .where(AccountRow.status != "closed")
+                .order_by(AccountRow.external_id)
+            ).all()
+            ids = [row[0] if isinstance(row, tuple) else row for row in rows]
+            fresh = session.get(Connection, connection.id)
+            assert fresh is not None
+            if ids and ids != fresh.marketplace_ids:
+                fresh.marketplace_ids = list(ids)
+                fresh.updated_at = utcnow()
+                session.add(fresh)
+                session.commit()
+                session.refresh(fresh)
+            session.expunge(fresh)
+            return fresh
+
+    # ------------------------------------------------------------------ one stream
+
+    async def sync_stream(
+        self,
+        connection: Connection,
+        connector: Connector,
+        stream: Stream,
+        client: PageSource,
+        context: MappingContext,
+        trigger: str = "manual",
+        on_page: Callable[[str, int], None] | None = None,
+    ) -> StreamRunResult:
+        run_id = await asyncio.to_thread(self._start_run, connection.id, stream.name, trigger)
+        try:
+            await self._read_stream(connection, connector, stream, client, context, run_id, on_page)
+        except ReauthorizationRequired as error:
+            await asyncio.to_thread(self._mark_reauth_required, connection.id, str(error))
+            return await asyncio.to_thread(
+                self._finish_run, run_id, "failed", str(error), error.action, error.fault
+            )
+        except ConnectorError as error:
+            log.warning("sync %s/%s failed: %s", connection.id, stream.name, error)
+            return await asyncio.to_thread(
+                self._finish_run, run_id, "failed", str(error), error.action, error.fault
+            )
+        except Exception as error:
+            log.exception("sync %s/%s crashed", connection.id, stream.name)
+            message = f"internal error: {type(error).__name__}: {error}"
+            return await asyncio.to_thread(
+                self._finish_run, run_id, "failed", message, Action.FAIL_RUN, Fault.OURS
+            )
+        return await asyncio.to_thread(self._finish_run, run_id, "succeeded", None, None, None)
+
+    async def _read_stream(
+        self,
+        connection: Connection,
+        connector: Connector,
+        stream: Stream,
+        client: PageSource,
+        context: MappingContext,
+        run_id: int,
+        on_page: Callable[[str, int], None] | None,
+    ) -> None:
+        scope = ConnectionScope(
+            tenant_id=connection.tenant_id,
+            seller_id=connection.seller_id,
+            connection_id=connection.id,
+            platform=connection.platform,
+        )
+        base = dict(stream.params)
+        if stream.marketplace_param:
+            if not connection.marketplace_ids:
+                raise ConnectorError(
+                    f"{stream.name} needs the seller's marketplace ids; the account stream "
+                    "found none"
+                )
+            base[stream.marketplace_param] = ",".join(connection.marketplace_ids)
+        cursor, pending = await asyncio.to_thread(self._load_state, connection.id, stream.name)
+
+        async def commit(page: Page, state: StreamStateUpdate) -> None:
+            mapped, quarantined = self._map_page(connector, stream, page, context)
+            await asyncio.to_thread(
+                write_page,
+                self._engine,
+                scope=scope,
+                stream=stream.name,
+                run_id=run_id,
+                mapping_version=MAPPING_VERSION[connector.name],
+                records=mapped,
+                quarantined=quarantined,
+                state=state,
+            )
+            if on_page is not None:
+                on_page(stream.name, len(page.records))
+
+        if stream.cursor is None:
+            async for page in client.pages(stream, base):
+                done = page.next_params is None
+                state = StreamStateUpdate(
+                    cursor=windows.format_instant(self._clock()) if done else cursor,
+                    pending=None,
+                )
+                await commit(page, state)
+            return
+
+        spec = stream.cursor
+        progress = windows.plan_run(spec, cursor, pending, self._clock())
+        while True:
+            end = windows.window_end(spec, progress)
+            params = {**base, **windows.window_params(spec, progress.window_start, end)}
+            if progress.resume:
+                params.update(progress.resume)
+            async for page in client.pages(stream, params):
+                if page.next_params is not None:
+                    following = windows.Progress(progress.window_start, progress.until, {
+                        k: v for k, v in page.next_params.items() if k not in params
+                        or params[k] != v
+                    })
+                    state = StreamStateUpdate(cursor=cursor, pending=following.to_json())
+                elif end < progress.until:
+                    state = StreamStateUpdate(
+                        cursor=cursor,
+                        pending=windows.Progress(end, progress.until).to_json(),
+                    )
+                else:
+                    state = StreamStateUpdate(
+                        cursor=windows.next_cursor(cursor, progress.until), pending=None
+                    )
+                await commit(page, state)
+            if end >= progress.until:
+                return
+            progress = windows.Progress(end, progress.until)
+
+    def _map_page(
+        self, connector: Connector, stream: Stream, page: Page, context: MappingContext
+    ) -> tuple[list[MappedRecord], list[QuarantineItem]]:
+        mapping = get_mapping(connector.name, stream.name)
+        mapped: list[MappedRecord] = []
+        quarantined: list[QuarantineItem] = []
+        for raw in page.records:
+            external = dig(raw, stream.primary_key)
+            external_id = str(external) if external not in (None, "") else None
+            try:
+                if external_id is None:
+                    raise MappingError(f"{stream.primary_key}: missing record id")
+                canonical = mapping(raw, context)
+                stored = redact(connector.name, stream.name, raw, context)
+            except MappingError as error:
+                quarantined.append(
+                    QuarantineItem(
+                        external_id=external_id,
+                        reason=str(error),
+                        payload=_safe_redact(connector.name, stream.name, raw, context),
+                    )
+                )
+                continue
+            mapped.append(MappedRecord(external_id, stored, canonical))
+        return mapped, quarantined
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _load_state(self, connection_id: str, stream: str) -> tuple[str | None, Any]:
+        with Session(self._engine) as session:
+            state = session.get(SyncState, (connection_id, stream))
+            if state is None:
+                return None, None
+            return state.cursor, state.pending
+
+    def _start_run(self, connection_id: str, stream: str, trigger: str) -> int:
+        with Session(self._engine) as session:
+            run = SyncRun(connection_id=connection_id, stream=stream, trigger=trigger)
+            session.add(run)
+            session.commit()
+            assert run.id is not None
+            return run.id
+
+    def _finish_run(
+        self,
+        run_id: int,
+        status: str,
+        error: str | None,
+        action: str | None,
+        fault: str | None,
+    ) -> StreamRunResult:
+        with Session(self._engine) as session:
+            run = session.get(SyncRun, run_id)
+            assert run is not None
+            run.status = status
+            run.finished_at = datetime.now(UTC)
+            run.error = error
+            run.error_action = action
+            run.error_fault = fault
+            session.add(run)
+            session.commit()
+            return StreamRunResult(
+                run_id=run_id,
+                connection_id=run.connection_id,
+                stream=run.stream,
+                status=status,
+                pages=run.pages,
+                records=run.records,
+                quarantined=run.quarantined,
+                rows_inserted=run.rows_inserted,
+                rows_updated=run.rows_updated,
+                error=error,
+                action=action,
+                fault=fault,
+            )
+
+    def _mark_reauth_required(self, connection_id: str, reason: str) -> None:
+        with Session(self._engine) as session:
+            session.execute(
+                update(Connection.__table__)  # type: ignore[arg-type]
+                .where(Connection.__table__.c.id == connection_id)  # type: ignore[attr-defined]
+                .values(status="reauth_required", status_reason=reason, updated_at=utcnow())
+            )
+            session.add(
+                SyncEvent(connection_id=connection_id, kind="reauth_required", message=reason)
+            )
+            session.commit()
+
+
+def _safe_redact(
+    platform: str, stream: str, raw: dict[str, Any], context: MappingContext
+) -> dict[str, Any]:
+    """A quarantined record is kept without buyer PII; if even redaction fails, keep its shape."""
+    try:
+        return redact(platform, stream, raw, context)
+    except Exception:
+        return {"_redaction_failed": True, "keys": sorted(str(key) for key in raw)}

@@ -1,0 +1,319 @@
+"""The `sellerhub` command: demo, serve, sync, status, normalize."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from sellerhub import control
+from sellerhub.settings import Settings
+
+app = typer.Typer(
+    help="sellerhub: seller-data hub for lenders (connect, sync, normalize, warehouse).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option("--home", help="data home (default: $SELLERHUB_HOME or ./.sellerhub)"),
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG level")]
+
+
+def _logging(verbose: bool) -> None:
+    from vault.redact import install
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    install()
+
+
+def _runtime(home: Path | None):  # type: ignore[no-untyped-def]
+    from sellerhub.runtime import Runtime
+
+    return Runtime(Settings.from_env(home))
+
+
+def _money(totals: dict[str, Decimal], currency: str | None) -> str:
+    if not totals:
+        return "0"
+    if currency and currency in totals and len(totals) == 1:
+        return f"{totals[currency]:,} {currency}"
+    return ", ".join(f"{amount:,} {code}" for code, amount in sorted(totals.items()))
+
+
+def _seller_tables(runtime) -> list[Table]:  # type: ignore[no-untyped-def]
+    from warehouse.queries import summarize
+
+    tables = []
+    for seller in control.list_sellers(runtime.engine):
+        table = Table(title=f"{seller.name} ({seller.reference})", title_justify="left")
+        for column in ("platform", "account", "orders", "lines", "refunds", "transactions",
+                       "payouts", "disputes", "quarantined", "gross sales", "refunds total",
+                       "payouts total", "sync"):
+            table.add_column(column, justify="right" if column not in ("platform", "account",
+                                                                         "sync") else "left")
+        for connection in control.list_connections(runtime.engine, seller_id=seller.id):
+            s = summarize(runtime.engine, connection)
+            table.add_row(
+                connection.platform,
+                connection.platform_account_id,
+                str(s.counts["orders"]),
+                str(s.counts["order_lines"]),
+                str(s.counts["refunds"]),
+                str(s.counts["transactions"]),
+                str(s.counts["payouts"]),
+                str(s.counts["disputes"]),
+                str(s.quarantined),
+                _money(s.gross_sales, s.currency),
+                _money(s.refunds, s.currency),
+                _money(s.payouts, s.currency),
+                s.health if not s.last_error else f"{s.health}: {s.last_error}",
+            )
+        tables.append(table)
+    return tables
+
+
+def _progress_printer(progress: Progress, labels: dict[str, str]):  # type: ignore[no-untyped-def]
+    tasks: dict[tuple[str, str], int] = {}
+
+    def on_page(connection_id: str, stream: str, records: int) -> None:
+        key = (connection_id, stream)
+        if key not in tasks:
+            tasks[key] = progress.add_task(f"{labels.get(connection_id, connection_id)} {stream}",
+                                           total=None)
+        progress.update(tasks[key], advance=records)
+
+    return on_page
+
+
+def _labels(runtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    sellers = {s.id: s.reference for s in control.list_sellers(runtime.engine)}
+    return {
+        c.id: f"{sellers.get(c.seller_id, c.seller_id)}/{c.platform}"
+        for c in control.list_connections(runtime.engine)
+    }
+
+
+@app.command()
+def demo(
+    home: HomeOption = None,
+    sellers: Annotated[int, typer.Option(min=1, max=3, help="how many sellers")] = 3,
+    verbose: VerboseOption = False,
+) -> None:
+    """Start the emulators, connect 3 sellers by OAuth, backfill, sync again, report."""
+    _logging(verbose)
+    from api.app import create_app
+    from sellerhub.demo import run_demo
+    from sellerhub.serving import serve_in_thread
+
+    started = time.monotonic()
+    runtime = _runtime(home)
+    api = None
+    try:
+        console.print(f"[bold]sellerhub demo[/] (data home {runtime.settings.home})")
+        runtime.sandbox()
+        api = serve_in_thread(create_app(runtime))
+        runtime.api_base_url = api.base_url
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                      TextColumn("{task.completed} records"), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            labels: dict[str, str] = {}
+
+            def on_page(connection_id: str, stream: str, records: int) -> None:
+                if not labels:
+                    labels.update(_labels(runtime))
+                printer(connection_id, stream, records)
+
+            printer = _progress_printer(progress, labels)
+            result = asyncio.run(run_demo(runtime, sellers=sellers, on_page=on_page))
+        for table in _seller_tables(runtime):
+            console.print(table)
+        for label, report in (("backfill", result.backfill), ("incremental", result.incremental)):
+            records = sum(r.records for r in report.results)
+            inserted = sum(r.rows_inserted for r in report.results)
+            updated = sum(r.rows_updated for r in report.results)
+            console.print(
+                f"{label}: {len(report.results)} stream runs, {records} records read, "
+                f"{inserted} rows inserted, {updated} updated, {len(report.failed)} failed"
+            )
+        console.print(f"done in {time.monotonic() - started:.1f}s")
+        if not (result.backfill.ok and result.incremental.ok):
+            for failure in result.backfill.failed + result.incremental.failed:
+                errors.print(f"[red]{failure.connection_id} {failure.stream}: {failure.error}")
+            for connection_id, message in {**result.backfill.errors,
+                                           **result.incremental.errors}.items():
+                errors.print(f"[red]{connection_id}: {message}")
+            raise typer.Exit(1)
+    finally:
+        if api is not None:
+            api.stop()
+        runtime.close()
+
+
+@app.command()
+def sync(
+    home: HomeOption = None,
+    connection: Annotated[str | None, typer.Option(help="only this connection id")] = None,
+    stream: Annotated[list[str] | None, typer.Option(help="only these streams")] = None,
+    verbose: VerboseOption = False,
+) -> None:
+    """Sync every active connection now (or one), page by page."""
+    _logging(verbose)
+    from sellerhub.syncing import sync_connections
+
+    runtime = _runtime(home)
+    try:
+        connections = control.list_connections(runtime.engine, statuses=["active"])
+        if connection:
+            connections = [c for c in connections if c.id == connection]
+            if not connections:
+                errors.print(f"no active connection {connection}")
+                raise typer.Exit(2)
+        if not connections:
+            console.print("no active connections; run `sellerhub demo` or connect a seller")
+            return
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                      TextColumn("{task.completed} records"), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            printer = _progress_printer(progress, _labels(runtime))
+            report = asyncio.run(
+                sync_connections(runtime, connections, streams=stream, on_page=printer)
+            )
+        table = Table(title="sync runs")
+        for column in ("connection", "stream", "status", "pages", "records", "inserted",
+                       "updated", "quarantined", "error"):
+            table.add_column(column)
+        for r in report.results:
+            table.add_row(r.connection_id, r.stream, r.status, str(r.pages), str(r.records),
+                          str(r.rows_inserted), str(r.rows_updated), str(r.quarantined),
+                          r.error or "")
+        console.print(table)
+        for connection_id, message in report.errors.items():
+            errors.print(f"[red]{connection_id}: {message}")
+        if not report.ok:
+            raise typer.Exit(1)
+    finally:
+        runtime.close()
+
+
+@app.command()
+def status(home: HomeOption = None, verbose: VerboseOption = False) -> None:
+    """Per-connection health: fresh, stale, failing, reauth_required; last error."""
+    _logging(verbose)
+    from warehouse.queries import summarize
+
+    runtime = _runtime(home)
+    try:
+        sellers = {s.id: s for s in control.list_sellers(runtime.engine)}
+        table = Table(title="connections")
+        for column in ("seller", "platform", "account", "connection", "health", "last success",
+                       "orders", "transactions", "quarantined", "reason"):
+            table.add_column(column)
+        for connection in control.list_connections(runtime.engine):
+            s = summarize(runtime.engine, connection)
+            seller = sellers.get(connection.seller_id)
+            table.add_row(
+                seller.reference if seller else connection.seller_id,
+                connection.platform,
+                connection.platform_account_id,
+                connection.id,
+                s.health,
+                s.last_success.strftime("%Y-%m-%d %H:%M:%SZ") if s.last_success else "-",
+                str(s.counts["orders"]),
+                str(s.counts["transactions"]),
+                str(s.quarantined),
+                s.last_error or "",
+            )
+        console.print(table)
+    finally:
+        runtime.close()
+
+
+@app.command()
+def serve(
+    home: HomeOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    verbose: VerboseOption = False,
+) -> None:
+    """Serve the API and run the scheduler (each connection synced on its interval)."""
+    _logging(verbose)
+    import uvicorn
+
+    from sellerhub.service import build_service
+
+    runtime = _runtime(home)
+    runtime.api_base_url = f"http://{host}:{port}"
+    try:
+        uvicorn.run(build_service(runtime), host=host, port=port, log_level="info")
+    finally:
+        runtime.close()
+
+
+@app.command()
+def normalize(
+    platform: Annotated[str, typer.Argument(help="amazon or stripe")],
+    stream: Annotated[str, typer.Argument(help="a stream the connector declares")],
+    file: Annotated[Path, typer.Argument(help="raw API response page (JSON) or records (JSONL)")],
+    buyer_key: Annotated[
+        str, typer.Option(envvar="SELLERHUB_BUYER_HASH_KEY", help="key for buyer hashes")
+    ] = "sellerhub-normalize",
+) -> None:
+    """Map one raw page or JSONL file to canonical records (JSON lines), no database."""
+    from normalizer.context import MappingContext
+    from normalizer.errors import MappingError
+    from normalizer.records import canonical_to_json, iter_raw_records
+    from normalizer.registry import UnknownPlatform, UnknownStream, get_mapping
+
+    try:
+        mapping = get_mapping(platform, stream)
+    except (UnknownPlatform, UnknownStream) as error:
+        errors.print(f"error: {error.args[0] if error.args else error}", highlight=False)
+        raise typer.Exit(2) from None
+    if not file.is_file():
+        errors.print(f"error: {file}: no such file", highlight=False)
+        raise typer.Exit(2)
+    context = MappingContext(platform=platform, buyer_hash_key=buyer_key.encode())
+    quarantined = 0
+    try:
+        records = list(iter_raw_records(platform, stream, file))
+    except (ValueError, MappingError) as error:
+        errors.print(f"error: {file}: {error}", highlight=False)
+        raise typer.Exit(2) from None
+    out = sys.stdout
+    for index, raw in enumerate(records, start=1):
+        try:
+            canonical = mapping(raw, context)
+        except MappingError as error:
+            quarantined += 1
+            errors.print(f"record {index}: quarantined: {error}", highlight=False)
+            continue
+        for record in canonical:
+            out.write(json.dumps(canonical_to_json(record), ensure_ascii=False) + "\n")
+    if quarantined:
+        errors.print(f"{quarantined} of {len(records)} records quarantined", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

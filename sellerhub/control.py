@@ -1,0 +1,124 @@
+"""Tenants, sellers and connections: the control-plane rows, created and looked up."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from warehouse.tables import Connection, Seller, SyncEvent, Tenant, utcnow
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def ensure_tenant(engine: Engine, name: str, reporting_currency: str = "USD") -> Tenant:
+    with Session(engine) as session:
+        tenant = session.exec(select(Tenant).where(Tenant.name == name)).first()
+        if tenant is None:
+            tenant = Tenant(id=new_id("ten"), name=name, reporting_currency=reporting_currency)
+            session.add(tenant)
+            session.commit()
+            session.refresh(tenant)
+        session.expunge(tenant)
+        return tenant
+
+
+def ensure_seller(engine: Engine, tenant_id: str, reference: str, name: str) -> Seller:
+    with Session(engine) as session:
+        seller = session.exec(
+            select(Seller).where(Seller.tenant_id == tenant_id, Seller.reference == reference)
+        ).first()
+        if seller is None:
+            seller = Seller(id=new_id("sel"), tenant_id=tenant_id, reference=reference, name=name)
+            session.add(seller)
+            session.commit()
+            session.refresh(seller)
+        session.expunge(seller)
+        return seller
+
+
+def list_sellers(engine: Engine, tenant_id: str | None = None) -> list[Seller]:
+    with Session(engine) as session:
+        query = select(Seller).order_by(Seller.created_at, Seller.reference)
+        if tenant_id is not None:
+            query = query.where(Seller.tenant_id == tenant_id)
+        rows = list(session.exec(query).all())
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def list_connections(
+    engine: Engine, *, seller_id: str | None = None, statuses: Sequence[str] | None = None
+) -> list[Connection]:
+    with Session(engine) as session:
+        query = select(Connection).order_by(Connection.created_at, Connection.platform)
+        if seller_id is not None:
+            query = query.where(Connection.seller_id == seller_id)
+        if statuses is not None:
+            query = query.where(Connection.status.in_(list(statuses)))  # type: ignore[attr-defined]
+        rows = list(session.exec(query).all())
+        for row in rows:
+            session.expunge(row)
+        return rows
+
+
+def upsert_connection(
+    engine: Engine,
+    *,
+    tenant_id: str,
+    seller_id: str,
+    platform: str,
+    environment: str,
+    region: str,
+    platform_account_id: str,
+    scopes: str,
+) -> Connection:
+    """A new consent creates the connection, or re-activates the one that exists."""
+    with Session(engine) as session:
+        connection = session.exec(
+            select(Connection).where(
+                Connection.tenant_id == tenant_id,
+                Connection.platform == platform,
+                Connection.platform_account_id == platform_account_id,
+                Connection.region == region,
+            )
+        ).first()
+        now = utcnow()
+        if connection is None:
+            connection = Connection(
+                id=new_id("con"),
+                tenant_id=tenant_id,
+                seller_id=seller_id,
+                platform=platform,
+                environment=environment,
+                region=region,
+                platform_account_id=platform_account_id,
+                scopes=scopes,
+            )
+            kind = "connected"
+        else:
+            connection.seller_id = seller_id
+            connection.status = "active"
+            connection.status_reason = None
+            connection.scopes = scopes
+            connection.consented_at = now
+            connection.updated_at = now
+            kind = "reconnected"
+        session.add(connection)
+        session.flush()
+        session.add(
+            SyncEvent(
+                connection_id=connection.id,
+                kind=kind,
+                message=f"seller consented to {platform} ({scopes or 'default scopes'})",
+            )
+        )
+        session.commit()
+        session.refresh(connection)
+        session.expunge(connection)
+        return connection

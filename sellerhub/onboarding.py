@@ -1,0 +1,165 @@
+"""The OAuth code flow from our side: start an authorization, complete it at the callback.
+
+A started authorization is an ``oauth_states`` row: single-use, bound to the tenant, seller and
+platform, expiring after ten minutes. Completing it checks all of that before exchanging the
+code; nothing is stored unless the exchange succeeds.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel import Session
+
+from connectors.errors import ConnectorError
+from sellerhub import control
+from sellerhub.runtime import Runtime
+from warehouse.tables import Connection, OAuthState, utcnow
+
+STATE_LIFETIME = timedelta(minutes=10)
+
+
+class AuthorizationFailed(Exception):
+    """The seller-facing reason an authorization did not complete, and what to do."""
+
+    def __init__(self, title: str, detail: str, *, status_code: int = 400) -> None:
+        super().__init__(f"{title}: {detail}")
+        self.title = title
+        self.detail = detail
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class StartedAuthorization:
+    state: str
+    url: str
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+def start_authorization(
+    runtime: Runtime,
+    *,
+    tenant_id: str,
+    seller_id: str,
+    platform: str,
+    environment: str = "production",
+    region: str = "",
+) -> StartedAuthorization:
+    flow = runtime.oauth_flow(tenant_id, platform, environment)
+    state = secrets.token_urlsafe(32)
+    verifier = pkce_pair()[0] if flow.facts.oauth.pkce else None
+    with Session(runtime.engine) as session:
+        session.add(
+            OAuthState(
+                state=state,
+                tenant_id=tenant_id,
+                seller_id=seller_id,
+                platform=platform,
+                environment=environment,
+                region=region or flow.facts.default_region,
+                redirect_uri=runtime.redirect_uri(platform),
+                code_verifier=verifier,
+                expires_at=utcnow() + STATE_LIFETIME,
+            )
+        )
+        session.commit()
+    return StartedAuthorization(state=state, url=flow.authorization_url(state, verifier))
+
+
+async def complete_authorization(
+    runtime: Runtime, platform: str, params: Mapping[str, str]
+) -> Connection:
+    """Check the callback, exchange the code, store the token, create the connection."""
+    state_value = params.get("state")
+    if not state_value:
+        raise AuthorizationFailed(
+            "Missing state", "This link is incomplete. Start again from your connect link."
+        )
+    pending = _claim_state(runtime, state_value, platform)
+    error = params.get("error")
+    if error:
+        if error == "access_denied":
+            raise AuthorizationFailed(
+                "Access not granted",
+                f"You declined access at {platform}. Nothing was connected. "
+                "You can start again from your connect link at any time.",
+            )
+        raise AuthorizationFailed(
+            "Authorization failed",
+            f"{platform} reported '{error}'. Nothing was connected; try again later.",
+        )
+    flow = runtime.oauth_flow(pending.tenant_id, platform, pending.environment)
+    try:
+        token = await flow.exchange_code(
+            params, expected_state=pending.state, code_verifier=pending.code_verifier
+        )
+    except ConnectorError as failure:
+        raise AuthorizationFailed(
+            "Authorization failed",
+            f"{platform} did not accept the authorization ({failure}). Nothing was connected; "
+            "start again from your connect link.",
+            status_code=502,
+        ) from None
+    account_id = str(token.get("account_id") or "")
+    if not account_id:
+        raise AuthorizationFailed(
+            "Authorization failed",
+            f"{platform} did not say which account was authorized. Nothing was connected.",
+            status_code=502,
+        )
+    connection = control.upsert_connection(
+        runtime.engine,
+        tenant_id=pending.tenant_id,
+        seller_id=pending.seller_id,
+        platform=platform,
+        environment=pending.environment,
+        region=pending.region,
+        platform_account_id=account_id,
+        scopes=str(token.get("scope") or " ".join(flow.facts.oauth.scopes)),
+    )
+    await runtime.token_store(connection.id).save(dict(token))
+    return connection
+
+
+def _claim_state(runtime: Runtime, value: str, platform: str) -> OAuthState:
+    """Mark the state used (single use) and return it, or refuse with the reason."""
+    with Session(runtime.engine) as session:
+        pending = session.get(OAuthState, value)
+        if pending is None:
+            raise AuthorizationFailed(
+                "Unknown authorization",
+                "This authorization was not started here. Start again from your connect link.",
+            )
+        if pending.used_at is not None:
+            raise AuthorizationFailed(
+                "Link already used",
+                "This authorization was already completed or attempted. Start again from your "
+                "connect link.",
+            )
+        if pending.platform != platform:
+            raise AuthorizationFailed(
+                "Wrong platform",
+                "This authorization belongs to another platform. Start again from your "
+                "connect link.",
+            )
+        if pending.expires_at < utcnow():
+            raise AuthorizationFailed(
+                "Authorization expired",
+                "You took longer than ten minutes. Start again from your connect link.",
+            )
+        pending.used_at = utcnow()
+        session.add(pending)
+        session.commit()
+        session.refresh(pending)
+        session.expunge(pending)
+        return pending

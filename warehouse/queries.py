@@ -1,0 +1,157 @@
+"""Read-side queries for the CLI and the API: counts, money totals, connection health.
+
+Money is summed in Python with ``Decimal``: on the embedded SQLite warehouse amounts are stored
+as exact text (see ``warehouse.types.ExactDecimal``), and summing there would go through floats.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+from warehouse.tables import (
+    CANONICAL_TABLES,
+    AccountRow,
+    Connection,
+    PayoutRow,
+    QuarantinedRecord,
+    SyncRun,
+    TransactionRow,
+    utcnow,
+)
+
+Totals = dict[str, Decimal]  # currency -> amount
+
+
+@dataclass
+class ConnectionSummary:
+    connection: Connection
+    counts: dict[str, int]
+    quarantined: int
+    gross_sales: Totals
+    refunds: Totals
+    payouts: Totals
+    currency: str | None
+    health: str
+    last_error: str | None = None
+    last_success: datetime | None = None
+    streams: dict[str, str] = field(default_factory=dict)
+
+
+def entity_counts(engine: Engine, connection_id: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with Session(engine) as session:
+        for entity, model in CANONICAL_TABLES.items():
+            table = model.__table__  # type: ignore[attr-defined]
+            counts[entity] = session.execute(
+                select(func.count()).select_from(table).where(table.c.connection_id == connection_id)
+            ).scalar_one()
+    return counts
+
+
+def _sum_by_currency(rows: list[tuple[str, Decimal]]) -> Totals:
+    totals: Totals = defaultdict(Decimal)
+    for currency, amount in rows:
+        totals[currency] += amount
+    return dict(totals)
+
+
+def money_totals(engine: Engine, connection_id: str) -> tuple[Totals, Totals, Totals]:
+    """Gross sales, refunds (as a positive amount) and paid-out payouts, by currency."""
+    tx = TransactionRow.__table__  # type: ignore[attr-defined]
+    payouts = PayoutRow.__table__  # type: ignore[attr-defined]
+    with Session(engine) as session:
+
+        def transactions_of(kind: str) -> Totals:
+            rows = session.execute(
+                select(tx.c.currency, tx.c.amount).where(
+                    tx.c.connection_id == connection_id, tx.c.type == kind
+                )
+            ).all()
+            return _sum_by_currency([(r[0], r[1]) for r in rows])
+
+        gross = transactions_of("sale")
+        refunds = {c: -a for c, a in transactions_of("refund").items()}
+        paid = session.execute(
+            select(payouts.c.currency, payouts.c.amount).where(
+                payouts.c.connection_id == connection_id, payouts.c.status == "paid"
+            )
+        ).all()
+    return gross, refunds, _sum_by_currency([(r[0], r[1]) for r in paid])
+
+
+def account_currency(engine: Engine, connection_id: str) -> str | None:
+    with Session(engine) as session:
+        row = session.execute(
+            select(AccountRow.__table__.c.default_currency)  # type: ignore[attr-defined]
+            .where(AccountRow.__table__.c.connection_id == connection_id)  # type: ignore[attr-defined]
+            .order_by(AccountRow.__table__.c.external_id)  # type: ignore[attr-defined]
+        ).first()
+    return row[0] if row else None
+
+
+def stream_health(
+    engine: Engine, connection: Connection, *, now: datetime | None = None
+) -> tuple[str, dict[str, str], str | None, datetime | None]:
+    """Overall health (fresh, stale, failing, reauth_required, disconnected, never_synced),
+    the last status per stream, the last error and the last successful finish."""
+    runs = SyncRun.__table__  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        rows = session.execute(
+            select(runs.c.stream, runs.c.status, runs.c.error, runs.c.finished_at)
+            .where(runs.c.connection_id == connection.id)
+            .order_by(runs.c.id)
+        ).all()
+    latest: dict[str, tuple[str, str | None, datetime | None]] = {}
+    last_success: datetime | None = None
+    for stream, status, error, finished in rows:
+        latest[stream] = (status, error, finished)
+        if status == "succeeded" and finished and (last_success is None or finished > last_success):
+            last_success = finished
+    streams = {name: value[0] for name, value in latest.items()}
+    errors = [value[1] for value in latest.values() if value[0] == "failed" and value[1]]
+    last_error = errors[-1] if errors else None
+    if connection.status != "active":
+        return connection.status, streams, connection.status_reason or last_error, last_success
+    if not latest:
+        return "never_synced", streams, None, None
+    if errors:
+        return "failing", streams, last_error, last_success
+    current = now or utcnow()
+    stale_after = timedelta(seconds=connection.sync_interval_seconds * 2)
+    if last_success is None or current - last_success > stale_after:
+        return "stale", streams, None, last_success
+    return "fresh", streams, None, last_success
+
+
+def quarantined_count(engine: Engine, connection_id: str) -> int:
+    table = QuarantinedRecord.__table__  # type: ignore[attr-defined]
+    with Session(engine) as session:
+        return int(
+            session.execute(
+                select(func.count()).select_from(table).where(table.c.connection_id == connection_id)
+            ).scalar_one()
+        )
+
+
+def summarize(engine: Engine, connection: Connection) -> ConnectionSummary:
+    gross, refunds, payouts = money_totals(engine, connection.id)
+    health, streams, last_error, last_success = stream_health(engine, connection)
+    return ConnectionSummary(
+        connection=connection,
+        counts=entity_counts(engine, connection.id),
+        quarantined=quarantined_count(engine, connection.id),
+        gross_sales=gross,
+        refunds=refunds,
+        payouts=payouts,
+        currency=account_currency(engine, connection.id),
+        health=health,
+        last_error=last_error,
+        last_success=last_success,
+        streams=streams,
+    )
