@@ -63,3 +63,20 @@ class RequestRejected(ConnectorError):
 
     action = Action.FAIL_RUN
     fault = Fault.OURS
+
+
+class AuthorizationFailed(ConnectorError):
+    """The consent callback or the code exchange failed; the seller must start connecting again.
+
+    ``reason`` is a short machine-readable cause: ``access_denied`` (the seller declined),
+    ``state_mismatch`` (the callback does not belong to this session), ``missing_code``,
+    ``missing_account_id``, ``invalid_grant`` (code expired or already used), or the OAuth error
+    code the token endpoint returned.
+    """
+
+    action = Action.REAUTHORIZE
+    fault = Fault.SELLER
+
+    def __init__(self, message: str, *, reason: str, status_code: int | None = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.reason = reason

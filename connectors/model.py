@@ -50,6 +50,16 @@ class OAuthFacts:
     token_endpoint_auth_method: Literal["client_secret_post", "client_secret_basic"] = (
         "client_secret_post"
     )
+    # API statuses that mean "this access token is not accepted": refresh once, retry once.
+    # 401 always counts; for the other statuses listed, ``auth_failure_codes`` (when set) must
+    # also match the error code in the body (Amazon answers 403 with code ``Unauthorized``).
+    auth_failure_statuses: tuple[int, ...] = (401,)
+    auth_failure_codes: tuple[str, ...] = ()
+    # authorize parameters for an app still in draft (Amazon: version=beta, else error MD1000)
+    draft_app_params: Mapping[str, str] = field(default_factory=dict)
+    # how a grant is revoked at ``revoke_url``: RFC 7009 (the token is posted) or "account"
+    # (client_id + the account id under ``account_id_param``, Stripe's /oauth/deauthorize)
+    revoke_style: Literal["rfc7009", "account"] = "rfc7009"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,12 @@ class PlatformFacts:
     sandbox_rate_limits: Mapping[str, RateLimit]  # bucket -> documented sandbox/test-mode limit
     # headers every API call carries (e.g. Stripe-Version)
     default_headers: Mapping[str, str] = field(default_factory=dict)
+    # response header carrying the rate (requests/s) the platform applied (Amazon:
+    # x-amzn-RateLimit-Limit); the rate budget adopts it
+    rate_limit_header: str | None = None
+    # how a list-valued query parameter is sent: repeated (a=1&a=2) or comma-separated (a=1,2;
+    # Swagger 2.0's default collectionFormat "csv", used by Amazon SP-API)
+    query_array_style: Literal["repeat", "csv"] = "repeat"
 
     def base_url(self, region: str | None = None) -> str:
         key = region or self.default_region
