@@ -12,5 +12,6 @@ def result_page(title: str, detail: str, *, ok: bool) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem}}
 h1{{color:{tone}}}</style></head>
-<body><h1 id="result" data-ok="{str(ok).lower()}">{escape(title)}</h1><p id="detail">{escape(detail)}</p></body></html>
+<body><h1 id="result" data-ok="{str(ok).lower()}">{escape(title)}</h1>
+<p id="detail">{escape(detail)}</p></body></html>
 """

@@ -27,7 +27,15 @@ from normalizer.errors import MappingError
 from normalizer.pii import redact
 from normalizer.registry import MAPPING_VERSION, get_mapping
 from scheduler import windows
-from warehouse.tables import AccountRow, Connection, SyncEvent, SyncRun, SyncState, utcnow
+from warehouse.tables import (
+    AccountRow,
+    Connection,
+    SyncEvent,
+    SyncRun,
+    SyncState,
+    table_of,
+    utcnow,
+)
 from warehouse.writer import (
     ConnectionScope,
     MappedRecord,
@@ -136,13 +144,16 @@ class SyncRunner:
     def _refresh_marketplaces(self, connection: Connection) -> Connection:
         """Streams that take marketplace ids use the ones the account stream found."""
         with Session(self._engine) as session:
-            rows = session.exec(
-                select(AccountRow.external_id)  # type: ignore[call-overload]
-                .where(AccountRow.connection_id == connection.id)
-                .where(AccountRow.status != "closed")
-                .order_by(AccountRow.external_id)
-            ).all()
-            ids = [row[0] if isinstance(row, tuple) else row for row in rows]
+            accounts = table_of(AccountRow)
+            ids = [
+                str(value)
+                for value in session.execute(
+                    select(accounts.c.external_id)
+                    .where(accounts.c.connection_id == connection.id)
+                    .where(accounts.c.status != "closed")
+                    .order_by(accounts.c.external_id)
+                ).scalars()
+            ]
             fresh = session.get(Connection, connection.id)
             assert fresh is not None
             if ids and ids != fresh.marketplace_ids:
@@ -248,10 +259,15 @@ class SyncRunner:
                 params.update(progress.resume)
             async for page in client.pages(stream, params):
                 if page.next_params is not None:
-                    following = windows.Progress(progress.window_start, progress.until, {
-                        k: v for k, v in page.next_params.items() if k not in params
-                        or params[k] != v
-                    })
+                    following = windows.Progress(
+                        progress.window_start,
+                        progress.until,
+                        {
+                            k: v
+                            for k, v in page.next_params.items()
+                            if k not in params or params[k] != v
+                        },
+                    )
                     state = StreamStateUpdate(cursor=cursor, pending=following.to_json())
                 elif end < progress.until:
                     state = StreamStateUpdate(
@@ -345,9 +361,10 @@ class SyncRunner:
 
     def _mark_reauth_required(self, connection_id: str, reason: str) -> None:
         with Session(self._engine) as session:
+            connections = table_of(Connection)
             session.execute(
-                update(Connection.__table__)  # type: ignore[arg-type]
-                .where(Connection.__table__.c.id == connection_id)  # type: ignore[attr-defined]
+                update(connections)
+                .where(connections.c.id == connection_id)
                 .values(status="reauth_required", status_reason=reason, updated_at=utcnow())
             )
             session.add(

@@ -63,7 +63,8 @@ def plan_run(
     """Where this run starts: resume an unfinished run, or start a new one from the cursor."""
     if pending:
         return Progress.from_json(pending)
-    until = now - spec.end_lag
+    # whole seconds: the bound we send is the bound we record (platforms take seconds)
+    until = (now - spec.end_lag).replace(microsecond=0)
     start = parse_instant(cursor) - spec.lookback if cursor else now - spec.backfill
     return Progress(window_start=min(start, until), until=until)
 

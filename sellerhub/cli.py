@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from sellerhub import control
@@ -24,8 +24,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-console = Console()
-errors = Console(stderr=True)
+# wide enough for the per-seller tables when output is not a terminal (CI logs, pipes)
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 HomeOption = Annotated[
     Path | None,
@@ -64,11 +65,23 @@ def _seller_tables(runtime) -> list[Table]:  # type: ignore[no-untyped-def]
     tables = []
     for seller in control.list_sellers(runtime.engine):
         table = Table(title=f"{seller.name} ({seller.reference})", title_justify="left")
-        for column in ("platform", "account", "orders", "lines", "refunds", "transactions",
-                       "payouts", "disputes", "quarantined", "gross sales", "refunds total",
-                       "payouts total", "sync"):
-            table.add_column(column, justify="right" if column not in ("platform", "account",
-                                                                         "sync") else "left")
+        for column in (
+            "platform",
+            "account",
+            "orders",
+            "lines",
+            "refunds",
+            "txns",
+            "payouts",
+            "disputes",
+            "quarant.",
+            "gross sales",
+            "refunded",
+            "paid out",
+            "sync",
+        ):
+            left = column in ("platform", "account", "sync")
+            table.add_column(column, justify="left" if left else "right")
         for connection in control.list_connections(runtime.engine, seller_id=seller.id):
             s = summarize(runtime.engine, connection)
             table.add_row(
@@ -91,13 +104,14 @@ def _seller_tables(runtime) -> list[Table]:  # type: ignore[no-untyped-def]
 
 
 def _progress_printer(progress: Progress, labels: dict[str, str]):  # type: ignore[no-untyped-def]
-    tasks: dict[tuple[str, str], int] = {}
+    tasks: dict[tuple[str, str], TaskID] = {}
 
     def on_page(connection_id: str, stream: str, records: int) -> None:
         key = (connection_id, stream)
         if key not in tasks:
-            tasks[key] = progress.add_task(f"{labels.get(connection_id, connection_id)} {stream}",
-                                           total=None)
+            tasks[key] = progress.add_task(
+                f"{labels.get(connection_id, connection_id)} {stream}", total=None
+            )
         progress.update(tasks[key], advance=records)
 
     return on_page
@@ -131,9 +145,14 @@ def demo(
         runtime.sandbox()
         api = serve_in_thread(create_app(runtime))
         runtime.api_base_url = api.base_url
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                      TextColumn("{task.completed} records"), TimeElapsedColumn(),
-                      console=console, transient=True) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} records"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
             labels: dict[str, str] = {}
 
             def on_page(connection_id: str, stream: str, records: int) -> None:
@@ -157,8 +176,10 @@ def demo(
         if not (result.backfill.ok and result.incremental.ok):
             for failure in result.backfill.failed + result.incremental.failed:
                 errors.print(f"[red]{failure.connection_id} {failure.stream}: {failure.error}")
-            for connection_id, message in {**result.backfill.errors,
-                                           **result.incremental.errors}.items():
+            for connection_id, message in {
+                **result.backfill.errors,
+                **result.incremental.errors,
+            }.items():
                 errors.print(f"[red]{connection_id}: {message}")
             raise typer.Exit(1)
     finally:
@@ -189,21 +210,43 @@ def sync(
         if not connections:
             console.print("no active connections; run `sellerhub demo` or connect a seller")
             return
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                      TextColumn("{task.completed} records"), TimeElapsedColumn(),
-                      console=console, transient=True) as progress:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} records"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as progress:
             printer = _progress_printer(progress, _labels(runtime))
             report = asyncio.run(
                 sync_connections(runtime, connections, streams=stream, on_page=printer)
             )
         table = Table(title="sync runs")
-        for column in ("connection", "stream", "status", "pages", "records", "inserted",
-                       "updated", "quarantined", "error"):
+        for column in (
+            "connection",
+            "stream",
+            "status",
+            "pages",
+            "records",
+            "inserted",
+            "updated",
+            "quarantined",
+            "error",
+        ):
             table.add_column(column)
         for r in report.results:
-            table.add_row(r.connection_id, r.stream, r.status, str(r.pages), str(r.records),
-                          str(r.rows_inserted), str(r.rows_updated), str(r.quarantined),
-                          r.error or "")
+            table.add_row(
+                r.connection_id,
+                r.stream,
+                r.status,
+                str(r.pages),
+                str(r.records),
+                str(r.rows_inserted),
+                str(r.rows_updated),
+                str(r.quarantined),
+                r.error or "",
+            )
         console.print(table)
         for connection_id, message in report.errors.items():
             errors.print(f"[red]{connection_id}: {message}")
@@ -223,8 +266,18 @@ def status(home: HomeOption = None, verbose: VerboseOption = False) -> None:
     try:
         sellers = {s.id: s for s in control.list_sellers(runtime.engine)}
         table = Table(title="connections")
-        for column in ("seller", "platform", "account", "connection", "health", "last success",
-                       "orders", "transactions", "quarantined", "reason"):
+        for column in (
+            "seller",
+            "platform",
+            "account",
+            "connection",
+            "health",
+            "last success",
+            "orders",
+            "transactions",
+            "quarantined",
+            "reason",
+        ):
             table.add_column(column)
         for connection in control.list_connections(runtime.engine):
             s = summarize(runtime.engine, connection)

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from warehouse.tables import Connection, Seller, SyncEvent, Tenant, utcnow
 
@@ -43,7 +43,7 @@ def ensure_seller(engine: Engine, tenant_id: str, reference: str, name: str) -> 
 
 def list_sellers(engine: Engine, tenant_id: str | None = None) -> list[Seller]:
     with Session(engine) as session:
-        query = select(Seller).order_by(Seller.created_at, Seller.reference)
+        query = select(Seller).order_by(col(Seller.created_at), col(Seller.reference))
         if tenant_id is not None:
             query = query.where(Seller.tenant_id == tenant_id)
         rows = list(session.exec(query).all())
@@ -56,11 +56,11 @@ def list_connections(
     engine: Engine, *, seller_id: str | None = None, statuses: Sequence[str] | None = None
 ) -> list[Connection]:
     with Session(engine) as session:
-        query = select(Connection).order_by(Connection.created_at, Connection.platform)
+        query = select(Connection).order_by(col(Connection.created_at), col(Connection.platform))
         if seller_id is not None:
             query = query.where(Connection.seller_id == seller_id)
         if statuses is not None:
-            query = query.where(Connection.status.in_(list(statuses)))  # type: ignore[attr-defined]
+            query = query.where(col(Connection.status).in_(list(statuses)))
         rows = list(session.exec(query).all())
         for row in rows:
             session.expunge(row)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -69,7 +69,8 @@ async def connect_sellers(runtime: Runtime, tenant_id: str, sellers: int) -> Non
     sandbox = runtime.sandbox()
     async with httpx.AsyncClient(timeout=30) as http:
         for platform in SANDBOX_PLATFORMS:
-            accounts = (await http.get(f"{sandbox.base_url(platform)}/_sandbox/accounts")).json()
+            accounts = await sandbox_accounts(http, sandbox.base_url(platform))
+            regions = runtime.facts(platform, "sandbox").regions
             for index in range(sellers):
                 seller = control.ensure_seller(
                     runtime.engine, tenant_id, f"seller-{index + 1}", SELLER_NAMES[index % 3]
@@ -81,7 +82,7 @@ async def connect_sellers(runtime: Runtime, tenant_id: str, sellers: int) -> Non
                     seller_id=seller.id,
                     platform=platform,
                     environment="sandbox",
-                    region=str(account.get("region") or ""),
+                    region=_region(account, regions),
                 )
                 response = await approve_at_platform(http, started.url, str(account["id"]))
                 if response.status_code != 200:
@@ -91,12 +92,25 @@ async def connect_sellers(runtime: Runtime, tenant_id: str, sellers: int) -> Non
                     )
 
 
+async def sandbox_accounts(http: httpx.AsyncClient, base_url: str) -> list[dict[str, str]]:
+    reply = await http.get(f"{base_url}/_sandbox/accounts")
+    reply.raise_for_status()
+    accounts: list[dict[str, str]] = reply.json()["accounts"]
+    return accounts
+
+
+def _region(account: dict[str, str], regions: object) -> str:
+    """The emulator's region name in the connector's terms ('' = the platform default)."""
+    region = str(account.get("region") or "").lower()
+    return region if isinstance(regions, dict | Mapping) and region in regions else ""
+
+
 async def add_platform_activity(runtime: Runtime, orders_per_account: int = 3) -> None:
     sandbox = runtime.sandbox()
     async with httpx.AsyncClient(timeout=30) as http:
         for platform in SANDBOX_PLATFORMS:
             base = sandbox.base_url(platform)
-            for account in (await http.get(f"{base}/_sandbox/accounts")).json():
+            for account in await sandbox_accounts(http, base):
                 reply = await http.post(
                     f"{base}/_sandbox/activity",
                     json={"account": account["id"], "orders": orders_per_account},
@@ -125,9 +139,7 @@ async def run_demo(
     connections = control.list_connections(runtime.engine, statuses=["active"])
     backfill = await sync_connections(runtime, connections, trigger="backfill", on_page=on_page)
     await add_platform_activity(runtime)
-    incremental = await sync_connections(
-        runtime, connections, trigger="schedule", on_page=on_page
-    )
+    incremental = await sync_connections(runtime, connections, trigger="schedule", on_page=on_page)
     return DemoResult(tenant_id=tenant_id, backfill=backfill, incremental=incremental)
 
 

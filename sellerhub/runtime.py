@@ -7,11 +7,11 @@ tokens issued earlier still work) and rewrites the platform's URLs to them.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import json
 import logging
+import os
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -39,6 +39,22 @@ from warehouse.tables import Connection
 log = logging.getLogger(__name__)
 
 SANDBOX_PLATFORMS = ("amazon", "stripe")
+SANDBOX_URLS_ENV = "SELLERHUB_SANDBOX_URLS"
+
+
+class ExternalSandbox:
+    """Emulators someone else runs; we only know their URLs."""
+
+    def __init__(self, urls: dict[str, str]) -> None:
+        self._urls = urls
+
+    def base_url(self, platform: str) -> str:
+        if platform not in self._urls:
+            raise LookupError(f"{SANDBOX_URLS_ENV} names no emulator for {platform}")
+        return self._urls[platform]
+
+    def stop(self) -> None:
+        """Not ours to stop."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +94,16 @@ class Runtime:
     # ------------------------------------------------------------------ sandbox
 
     def sandbox(self) -> Any:
+        """The running emulators: started on first use, or the ones ``SELLERHUB_SANDBOX_URLS``
+        names (a JSON object platform -> base URL, for tests that run emulators themselves)."""
         if self._sandbox is None:
-            from sandbox.server import start_sandbox
+            external = os.environ.get(SANDBOX_URLS_ENV)
+            if external:
+                self._sandbox = ExternalSandbox(json.loads(external))
+            else:
+                from sandbox.server import start_sandbox
 
-            self._sandbox = start_sandbox(SANDBOX_PLATFORMS, self.settings.sandbox_dir)
+                self._sandbox = start_sandbox(SANDBOX_PLATFORMS, self.settings.sandbox_dir)
         return self._sandbox
 
     def close(self) -> None:
@@ -171,11 +193,3 @@ class Runtime:
 
     def open(self, connection: Connection) -> Any:
         return self.open_client(connection)
-
-
-def hash_for_display(value: str) -> str:
-    return hmac.new(b"sellerhub", value.encode(), hashlib.sha256).hexdigest()[:8]
-
-
-def sandbox_connections(connections: Sequence[Connection]) -> bool:
-    return any(c.environment == "sandbox" for c in connections)

@@ -22,6 +22,7 @@ from warehouse.tables import (
     QuarantinedRecord,
     SyncRun,
     TransactionRow,
+    table_of,
     utcnow,
 )
 
@@ -47,9 +48,11 @@ def entity_counts(engine: Engine, connection_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     with Session(engine) as session:
         for entity, model in CANONICAL_TABLES.items():
-            table = model.__table__  # type: ignore[attr-defined]
+            table = table_of(model)
             counts[entity] = session.execute(
-                select(func.count()).select_from(table).where(table.c.connection_id == connection_id)
+                select(func.count())
+                .select_from(table)
+                .where(table.c.connection_id == connection_id)
             ).scalar_one()
     return counts
 
@@ -63,8 +66,8 @@ def _sum_by_currency(rows: list[tuple[str, Decimal]]) -> Totals:
 
 def money_totals(engine: Engine, connection_id: str) -> tuple[Totals, Totals, Totals]:
     """Gross sales, refunds (as a positive amount) and paid-out payouts, by currency."""
-    tx = TransactionRow.__table__  # type: ignore[attr-defined]
-    payouts = PayoutRow.__table__  # type: ignore[attr-defined]
+    tx = table_of(TransactionRow)
+    payouts = table_of(PayoutRow)
     with Session(engine) as session:
 
         def transactions_of(kind: str) -> Totals:
@@ -88,9 +91,9 @@ def money_totals(engine: Engine, connection_id: str) -> tuple[Totals, Totals, To
 def account_currency(engine: Engine, connection_id: str) -> str | None:
     with Session(engine) as session:
         row = session.execute(
-            select(AccountRow.__table__.c.default_currency)  # type: ignore[attr-defined]
-            .where(AccountRow.__table__.c.connection_id == connection_id)  # type: ignore[attr-defined]
-            .order_by(AccountRow.__table__.c.external_id)  # type: ignore[attr-defined]
+            select(table_of(AccountRow).c.default_currency)
+            .where(table_of(AccountRow).c.connection_id == connection_id)
+            .order_by(table_of(AccountRow).c.external_id)
         ).first()
     return row[0] if row else None
 
@@ -100,7 +103,7 @@ def stream_health(
 ) -> tuple[str, dict[str, str], str | None, datetime | None]:
     """Overall health (fresh, stale, failing, reauth_required, disconnected, never_synced),
     the last status per stream, the last error and the last successful finish."""
-    runs = SyncRun.__table__  # type: ignore[attr-defined]
+    runs = table_of(SyncRun)
     with Session(engine) as session:
         rows = session.execute(
             select(runs.c.stream, runs.c.status, runs.c.error, runs.c.finished_at)
@@ -130,11 +133,13 @@ def stream_health(
 
 
 def quarantined_count(engine: Engine, connection_id: str) -> int:
-    table = QuarantinedRecord.__table__  # type: ignore[attr-defined]
+    table = table_of(QuarantinedRecord)
     with Session(engine) as session:
         return int(
             session.execute(
-                select(func.count()).select_from(table).where(table.c.connection_id == connection_id)
+                select(func.count())
+                .select_from(table)
+                .where(table.c.connection_id == connection_id)
             ).scalar_one()
         )
 

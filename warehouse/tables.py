@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from warehouse.types import ExactDecimal
@@ -25,6 +25,13 @@ from warehouse.types import ExactDecimal
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a SQLModel table class (typed, for Core statements)."""
+    table = model.__table__  # type: ignore[attr-defined]
+    assert isinstance(table, Table)
+    return table
 
 
 def _money(nullable: bool = False) -> Any:
@@ -141,9 +148,7 @@ class RawRecord(SQLModel, table=True):
     """A platform record as fetched (buyer PII removed), kept once per distinct content."""
 
     __tablename__ = "raw_records"
-    __table_args__ = (
-        UniqueConstraint("connection_id", "stream", "external_id", "payload_hash"),
-    )
+    __table_args__ = (UniqueConstraint("connection_id", "stream", "external_id", "payload_hash"),)
     id: int | None = Field(default=None, primary_key=True)
     connection_id: str = Field(foreign_key="connections.id", max_length=64)
     stream: str = Field(max_length=64)

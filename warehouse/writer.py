@@ -27,6 +27,7 @@ from warehouse.tables import (
     RawRecord,
     SyncRun,
     SyncState,
+    table_of,
     utcnow,
 )
 from warehouse.types import dumps_json
@@ -73,8 +74,7 @@ class PageOutcome:
 
 
 def _table(model: Any) -> Table:
-    table: Table = model.__table__
-    return table
+    return table_of(model)
 
 
 def canonical_content(record: CanonicalRecord) -> dict[str, Any]:

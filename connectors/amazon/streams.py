@@ -65,4 +65,5 @@ ACCOUNT = Stream(
     bucket="getMarketplaceParticipations",
 )
 
-STREAMS = (ORDERS, TRANSACTIONS, ACCOUNT)
+# account first: the orders stream needs the marketplace ids it finds
+STREAMS = (ACCOUNT, ORDERS, TRANSACTIONS)
