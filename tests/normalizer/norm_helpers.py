@@ -1,0 +1,36 @@
+"""Shared test helpers for the normalizer tests (a uniquely named module, not a conftest)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from normalizer.context import MappingContext
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
+TENANT_KEY = b"tenant-key-for-normalizer-tests!"
+
+
+def ctx(platform: str, account_currency: str | None = None) -> MappingContext:
+    return MappingContext(
+        platform=platform, buyer_hash_key=TENANT_KEY, account_currency=account_currency
+    )
+
+
+def expected_buyer_key(normalised_identifier: str) -> str:
+    """Computed here with hmac directly, independently of normalizer.pii."""
+    digest = hmac.new(TENANT_KEY, normalised_identifier.encode(), hashlib.sha256).hexdigest()
+    return "bk_" + digest
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def fixture(platform: str, name: str) -> Any:
+    return load_json(FIXTURES / platform / name)
