@@ -319,7 +319,23 @@ class SyncRunner:
             return state.cursor, state.pending
 
     def _start_run(self, connection_id: str, stream: str, trigger: str) -> int:
+        """Record a new run; an earlier run of the stream still marked running died with its
+        process (its committed pages stay, and this run resumes from them)."""
+        runs = table_of(SyncRun)
         with Session(self._engine) as session:
+            session.execute(
+                update(runs)
+                .where(runs.c.connection_id == connection_id)
+                .where(runs.c.stream == stream)
+                .where(runs.c.status == "running")
+                .values(
+                    status="interrupted",
+                    finished_at=utcnow(),
+                    error="the process ended before the run finished; resumed by a later run",
+                    error_action=Action.RETRY,
+                    error_fault=Fault.OURS,
+                )
+            )
             run = SyncRun(connection_id=connection_id, stream=stream, trigger=trigger)
             session.add(run)
             session.commit()

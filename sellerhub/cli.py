@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from sellerhub import control
 from sellerhub.settings import Settings
@@ -33,6 +34,18 @@ HomeOption = Annotated[
     typer.Option("--home", help="data home (default: $SELLERHUB_HOME or ./.sellerhub)"),
 ]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="log at DEBUG level")]
+
+
+def _add_row(table: Table, *cells: str) -> None:
+    """Cells are data (names, ids, platform error messages): shown as is, never as Rich markup
+    (an error like ``created[gte]`` or ``[/]`` would be eaten or crash the table)."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
+def _stderr_line(message: str) -> None:
+    """One plain line on stderr: no markup (paths and messages may hold brackets), no wrapping."""
+    sys.stderr.write(" ".join(message.splitlines()) + "\n")
+    sys.stderr.flush()
 
 
 def _logging(verbose: bool) -> None:
@@ -64,7 +77,7 @@ def _seller_tables(runtime) -> list[Table]:  # type: ignore[no-untyped-def]
 
     tables = []
     for seller in control.list_sellers(runtime.engine):
-        table = Table(title=f"{seller.name} ({seller.reference})", title_justify="left")
+        table = Table(title=Text(f"{seller.name} ({seller.reference})"), title_justify="left")
         for column in (
             "platform",
             "account",
@@ -84,7 +97,8 @@ def _seller_tables(runtime) -> list[Table]:  # type: ignore[no-untyped-def]
             table.add_column(column, justify="left" if left else "right")
         for connection in control.list_connections(runtime.engine, seller_id=seller.id):
             s = summarize(runtime.engine, connection)
-            table.add_row(
+            _add_row(
+                table,
                 connection.platform,
                 connection.platform_account_id,
                 str(s.counts["orders"]),
@@ -175,12 +189,14 @@ def demo(
         console.print(f"done in {time.monotonic() - started:.1f}s")
         if not (result.backfill.ok and result.incremental.ok):
             for failure in result.backfill.failed + result.incremental.failed:
-                errors.print(f"[red]{failure.connection_id} {failure.stream}: {failure.error}")
+                errors.print(
+                    Text(f"{failure.connection_id} {failure.stream}: {failure.error}", style="red")
+                )
             for connection_id, message in {
                 **result.backfill.errors,
                 **result.incremental.errors,
             }.items():
-                errors.print(f"[red]{connection_id}: {message}")
+                errors.print(Text(f"{connection_id}: {message}", style="red"))
             raise typer.Exit(1)
     finally:
         if api is not None:
@@ -205,7 +221,7 @@ def sync(
         if connection:
             connections = [c for c in connections if c.id == connection]
             if not connections:
-                errors.print(f"no active connection {connection}")
+                _stderr_line(f"error: no active connection {connection}")
                 raise typer.Exit(2)
         if not connections:
             console.print("no active connections; run `sellerhub demo` or connect a seller")
@@ -236,7 +252,8 @@ def sync(
         ):
             table.add_column(column)
         for r in report.results:
-            table.add_row(
+            _add_row(
+                table,
                 r.connection_id,
                 r.stream,
                 r.status,
@@ -249,7 +266,7 @@ def sync(
             )
         console.print(table)
         for connection_id, message in report.errors.items():
-            errors.print(f"[red]{connection_id}: {message}")
+            errors.print(Text(f"{connection_id}: {message}", style="red"))
         if not report.ok:
             raise typer.Exit(1)
     finally:
@@ -264,6 +281,10 @@ def status(home: HomeOption = None, verbose: VerboseOption = False) -> None:
 
     runtime = _runtime(home)
     try:
+        connections = control.list_connections(runtime.engine)
+        if not connections:
+            console.print("no connections yet; run `sellerhub demo` or connect a seller")
+            return
         sellers = {s.id: s for s in control.list_sellers(runtime.engine)}
         table = Table(title="connections")
         for column in (
@@ -279,10 +300,11 @@ def status(home: HomeOption = None, verbose: VerboseOption = False) -> None:
             "reason",
         ):
             table.add_column(column)
-        for connection in control.list_connections(runtime.engine):
+        for connection in connections:
             s = summarize(runtime.engine, connection)
             seller = sellers.get(connection.seller_id)
-            table.add_row(
+            _add_row(
+                table,
                 seller.reference if seller else connection.seller_id,
                 connection.platform,
                 connection.platform_account_id,
@@ -338,17 +360,17 @@ def normalize(
     try:
         mapping = get_mapping(platform, stream)
     except (UnknownPlatform, UnknownStream) as error:
-        errors.print(f"error: {error.args[0] if error.args else error}", highlight=False)
+        _stderr_line(f"error: {error}")
         raise typer.Exit(2) from None
     if not file.is_file():
-        errors.print(f"error: {file}: no such file", highlight=False)
+        _stderr_line(f"error: {file}: no such file")
         raise typer.Exit(2)
     context = MappingContext(platform=platform, buyer_hash_key=buyer_key.encode())
     quarantined = 0
     try:
         records = list(iter_raw_records(platform, stream, file))
-    except (ValueError, MappingError) as error:
-        errors.print(f"error: {file}: {error}", highlight=False)
+    except (OSError, ValueError, MappingError) as error:
+        _stderr_line(f"error: {file}: {error}")
         raise typer.Exit(2) from None
     out = sys.stdout
     for index, raw in enumerate(records, start=1):
@@ -356,12 +378,12 @@ def normalize(
             canonical = mapping(raw, context)
         except MappingError as error:
             quarantined += 1
-            errors.print(f"record {index}: quarantined: {error}", highlight=False)
+            _stderr_line(f"record {index}: quarantined: {error}")
             continue
         for record in canonical:
             out.write(json.dumps(canonical_to_json(record), ensure_ascii=False) + "\n")
     if quarantined:
-        errors.print(f"{quarantined} of {len(records)} records quarantined", highlight=False)
+        _stderr_line(f"{quarantined} of {len(records)} records quarantined")
 
 
 def main() -> None:

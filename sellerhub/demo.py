@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -65,10 +65,15 @@ def _hidden_fields(html: str) -> list[tuple[str, str]]:
     return fields
 
 
-async def connect_sellers(runtime: Runtime, tenant_id: str, sellers: int) -> None:
+async def connect_sellers(
+    runtime: Runtime,
+    tenant_id: str,
+    sellers: int,
+    platforms: Sequence[str] = SANDBOX_PLATFORMS,
+) -> None:
     sandbox = runtime.sandbox()
     async with httpx.AsyncClient(timeout=30) as http:
-        for platform in SANDBOX_PLATFORMS:
+        for platform in platforms:
             accounts = await sandbox_accounts(http, sandbox.base_url(platform))
             regions = runtime.facts(platform, "sandbox").regions
             for index in range(sellers):
@@ -139,6 +144,9 @@ async def run_demo(
     connections = control.list_connections(runtime.engine, statuses=["active"])
     backfill = await sync_connections(runtime, connections, trigger="backfill", on_page=on_page)
     await add_platform_activity(runtime)
+    # Each run reads up to the whole second it started in (exclusive); activity dated this very
+    # second belongs to the next run. Let the second pass so this round sees all of it.
+    await asyncio.sleep(1.1)
     incremental = await sync_connections(runtime, connections, trigger="schedule", on_page=on_page)
     return DemoResult(tenant_id=tenant_id, backfill=backfill, incremental=incremental)
 

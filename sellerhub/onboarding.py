@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlmodel import Session
 
 from connectors.errors import ConnectorError
 from sellerhub import control
 from sellerhub.runtime import Runtime
-from warehouse.tables import Connection, OAuthState, utcnow
+from warehouse.tables import Connection, OAuthState, table_of, utcnow
 
 STATE_LIFETIME = timedelta(minutes=10)
+# what start_authorization issues (token_urlsafe: URL-safe base64); anything else was never ours
+# and must not reach the database (PostgreSQL refuses NUL in text, for one)
+STATE_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 class AuthorizationFailed(Exception):
@@ -133,33 +138,45 @@ async def complete_authorization(
 
 def _claim_state(runtime: Runtime, value: str, platform: str) -> OAuthState:
     """Mark the state used (single use) and return it, or refuse with the reason."""
+    unknown = AuthorizationFailed(
+        "Unknown authorization",
+        "This authorization was not started here. Start again from your connect link.",
+    )
+    if not STATE_SHAPE.fullmatch(value):
+        raise unknown
     with Session(runtime.engine) as session:
         pending = session.get(OAuthState, value)
         if pending is None:
-            raise AuthorizationFailed(
-                "Unknown authorization",
-                "This authorization was not started here. Start again from your connect link.",
-            )
+            raise unknown
+        already_used = AuthorizationFailed(
+            "Link already used",
+            "This authorization was already completed or attempted. Start again from your "
+            "connect link.",
+        )
         if pending.used_at is not None:
-            raise AuthorizationFailed(
-                "Link already used",
-                "This authorization was already completed or attempted. Start again from your "
-                "connect link.",
-            )
+            raise already_used
         if pending.platform != platform:
             raise AuthorizationFailed(
                 "Wrong platform",
                 "This authorization belongs to another platform. Start again from your "
                 "connect link.",
             )
-        if pending.expires_at < utcnow():
+        now = utcnow()
+        if pending.expires_at < now:
             raise AuthorizationFailed(
                 "Authorization expired",
                 "You took longer than ten minutes. Start again from your connect link.",
             )
-        pending.used_at = utcnow()
-        session.add(pending)
-        session.commit()
-        session.refresh(pending)
         session.expunge(pending)
+        # claimed only if still unused: two API workers given the same callback race here
+        states = table_of(OAuthState)
+        claimed = session.connection().execute(
+            update(states)
+            .where(states.c.state == value, states.c.used_at.is_(None))
+            .values(used_at=now)
+        )
+        session.commit()
+        if claimed.rowcount != 1:
+            raise already_used
+        pending.used_at = now
         return pending

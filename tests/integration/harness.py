@@ -42,9 +42,14 @@ def running_hub(home: Path, database_url: str) -> Iterator[Runtime]:
         runtime.close()
 
 
-async def connect(runtime: Runtime, sellers: int = 3) -> list[Connection]:
+async def connect(
+    runtime: Runtime, sellers: int = 3, platforms: Sequence[str] | None = None
+) -> list[Connection]:
     tenant_id = ensure_demo_tenant(runtime)
-    await connect_sellers(runtime, tenant_id, sellers)
+    if platforms is None:
+        await connect_sellers(runtime, tenant_id, sellers)
+    else:
+        await connect_sellers(runtime, tenant_id, sellers, platforms)
     return control.list_connections(runtime.engine, statuses=["active"])
 
 
