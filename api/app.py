@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.auth import require_scope
 from api.pages import result_page
 from sellerhub import control
+from sellerhub.apikeys import Principal
 from sellerhub.onboarding import AuthorizationFailed, complete_authorization
 from sellerhub.runtime import Runtime
 from warehouse.queries import summarize
@@ -33,10 +35,14 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 def create_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> FastAPI:
     app = FastAPI(title="sellerhub", version="0.1.0", lifespan=lifespan)
+    app.state.runtime = runtime
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(error_body("http_error", str(exc.detail)), status_code=exc.status_code)
+        code = getattr(exc, "code", None) or {404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -77,9 +83,11 @@ def create_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> FastAPI
         )
 
     @app.get("/v1/connections")
-    async def connections() -> dict[str, Any]:
+    async def connections(
+        principal: Annotated[Principal, Depends(require_scope("read"))],
+    ) -> dict[str, Any]:
         items = []
-        for connection in control.list_connections(runtime.engine):
+        for connection in control.list_connections(runtime.engine, tenant_id=principal.tenant_id):
             summary = summarize(runtime.engine, connection)
             items.append(
                 {

@@ -53,10 +53,16 @@ def list_sellers(engine: Engine, tenant_id: str | None = None) -> list[Seller]:
 
 
 def list_connections(
-    engine: Engine, *, seller_id: str | None = None, statuses: Sequence[str] | None = None
+    engine: Engine,
+    *,
+    tenant_id: str | None = None,
+    seller_id: str | None = None,
+    statuses: Sequence[str] | None = None,
 ) -> list[Connection]:
     with Session(engine) as session:
         query = select(Connection).order_by(col(Connection.created_at), col(Connection.platform))
+        if tenant_id is not None:
+            query = query.where(Connection.tenant_id == tenant_id)
         if seller_id is not None:
             query = query.where(Connection.seller_id == seller_id)
         if statuses is not None:

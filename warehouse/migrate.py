@@ -19,4 +19,5 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    command.upgrade(alembic_config(engine), "head")
+    """Apply every pending migration; ``heads`` also applies independent branches."""
+    command.upgrade(alembic_config(engine), "heads")

@@ -49,6 +49,19 @@ class Tenant(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ApiKey(SQLModel, table=True):
+    """A tenant's API key: only a hash is stored; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+    id: str = Field(primary_key=True, max_length=32)  # the key's public prefix
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    secret_hash: str = Field(max_length=64)
+    scopes: str = "read"  # space-separated: read, connect, admin
+    label: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
 class Seller(SQLModel, table=True):
     __tablename__ = "sellers"
     __table_args__ = (UniqueConstraint("tenant_id", "reference"),)
