@@ -6,6 +6,7 @@ page for the seller-facing callback); no stack trace ever reaches a client.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -25,6 +26,9 @@ from sellerhub.runtime import Runtime
 from warehouse.queries import summarize
 
 log = logging.getLogger(__name__)
+
+# routers of later stages (scoring queries, seller connect flow), included when present
+ROUTER_MODULES = ("api.scoring", "api.connect")
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -58,6 +62,15 @@ def create_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> FastAPI
         return JSONResponse(
             error_body("internal_error", "internal error; it has been logged"), status_code=500
         )
+
+    for router_module in ROUTER_MODULES:
+        try:
+            module = importlib.import_module(router_module)
+        except ModuleNotFoundError as missing:
+            if missing.name != router_module:
+                raise
+            continue
+        app.include_router(module.router)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -9,6 +11,14 @@ import vault.table  # noqa: F401  (registers vault_secrets)
 import warehouse.tables  # noqa: F401  (registers the warehouse tables)
 from sellerhub.settings import Settings
 from warehouse.engine import make_engine
+
+# table modules of later stages register themselves on the same metadata
+for _module in ("warehouse.scoring_tables", "warehouse.connect_tables"):
+    try:
+        importlib.import_module(_module)
+    except ModuleNotFoundError as _missing:
+        if _missing.name != _module:
+            raise
 
 target_metadata = SQLModel.metadata
 
