@@ -19,7 +19,13 @@ from typing import Any, Protocol
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
-from connectors.errors import Action, ConnectorError, Fault, ReauthorizationRequired
+from connectors.errors import (
+    Action,
+    ConnectorError,
+    Fault,
+    ReauthorizationRequired,
+    RequestRejected,
+)
 from connectors.model import Connector, Page, QueryParams, Stream
 from connectors.registry import get_connector
 from normalizer.context import MappingContext
@@ -257,7 +263,7 @@ class SyncRunner:
             params = {**base, **windows.window_params(spec, progress.window_start, end)}
             if progress.resume:
                 params.update(progress.resume)
-            async for page in client.pages(stream, params):
+            async for page in self._pages_resuming(client, stream, params, progress.resume):
                 if page.next_params is not None:
                     following = windows.Progress(
                         progress.window_start,
@@ -282,6 +288,35 @@ class SyncRunner:
             if end >= progress.until:
                 return
             progress = windows.Progress(end, progress.until)
+
+    async def _pages_resuming(
+        self,
+        client: PageSource,
+        stream: Stream,
+        params: QueryParams,
+        resume: QueryParams | None,
+    ) -> AsyncIterator[Page]:
+        """Pages of one window. A saved page token can expire (Amazon's after 24 hours); if the
+        first request with it is refused, the window is read again from its start, which is
+        safe because writes are idempotent."""
+        if not resume:
+            async for page in client.pages(stream, params):
+                yield page
+            return
+        first = True
+        try:
+            async for page in client.pages(stream, params):
+                first = False
+                yield page
+        except RequestRejected as refused:
+            if not first:
+                raise
+            log.warning(
+                "%s: saved page token refused (%s); re-reading the window", stream.name, refused
+            )
+            fresh = {k: v for k, v in params.items() if k not in resume}
+            async for page in client.pages(stream, fresh):
+                yield page
 
     def _map_page(
         self, connector: Connector, stream: Stream, page: Page, context: MappingContext
