@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from connectors.errors import RequestRejected
 from connectors.model import Page, QueryParams, Stream
@@ -84,7 +84,7 @@ async def test_a_refused_saved_token_rereads_the_window(engine: Engine) -> None:
     assert result.status == "succeeded", result.error
     assert [c.get("starting_after") for c in source.calls] == ["ch_stale", None]
     with Session(engine) as session:
-        assert {o.external_id for o in session.query(OrderRow).all()} == {"ch_a", "ch_b"}
+        assert {o.external_id for o in session.exec(select(OrderRow)).all()} == {"ch_a", "ch_b"}
         state = session.get(SyncState, (connection.id, "charges"))
     assert state is not None and state.pending is None
     assert state.cursor == windows.format_instant(NOW)
