@@ -1,0 +1,1 @@
+"""Pieces every emulator shares: clock, grants, rate limits, faults, admin endpoints."""
