@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from sqlmodel import Session
 
 from sellerhub import control
 from sellerhub.settings import Settings
@@ -384,6 +385,62 @@ def normalize(
             out.write(json.dumps(canonical_to_json(record), ensure_ascii=False) + "\n")
     if quarantined:
         _stderr_line(f"{quarantined} of {len(records)} records quarantined")
+
+
+tenant_app = typer.Typer(help="Tenants (lenders) and their API keys.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+
+ScopeOption = Annotated[
+    list[str] | None, typer.Option("--scope", help="read, connect or admin (repeatable)")
+]
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Argument(help="the lender's name")],
+    home: HomeOption = None,
+    reporting_currency: Annotated[str, typer.Option(help="ISO 4217 code")] = "USD",
+    scope: ScopeOption = None,
+) -> None:
+    """Create a tenant (or find it by name) and issue an API key, shown once."""
+    from sellerhub.apikeys import issue_key
+
+    runtime = _runtime(home)
+    try:
+        tenant = control.ensure_tenant(runtime.engine, name, reporting_currency.upper())
+        issued = issue_key(runtime.engine, tenant.id, frozenset(scope or ["read", "connect"]))
+        console.print(f"tenant {tenant.id} ({tenant.name})")
+        console.print(f"API key (shown once): {issued.plaintext}", soft_wrap=True)
+    except ValueError as error:
+        errors.print(f"error: {error}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        runtime.close()
+
+
+@tenant_app.command("key")
+def tenant_key(
+    tenant_id: Annotated[str, typer.Argument(help="tenant id")],
+    home: HomeOption = None,
+    scope: ScopeOption = None,
+) -> None:
+    """Issue another API key for a tenant, shown once."""
+    from sellerhub.apikeys import issue_key
+    from warehouse.tables import Tenant
+
+    runtime = _runtime(home)
+    try:
+        with Session(runtime.engine) as session:
+            if session.get(Tenant, tenant_id) is None:
+                errors.print(f"error: no tenant {tenant_id}", highlight=False)
+                raise typer.Exit(2)
+        issued = issue_key(runtime.engine, tenant_id, frozenset(scope or ["read"]))
+        console.print(f"API key (shown once): {issued.plaintext}", soft_wrap=True)
+    except ValueError as error:
+        errors.print(f"error: {error}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        runtime.close()
 
 
 def main() -> None:
