@@ -387,6 +387,10 @@ def normalize(
         _stderr_line(f"{quarantined} of {len(records)} records quarantined")
 
 
+from sellerhub.cli_vault import vault_app  # noqa: E402  (sub-command groups after the app)
+
+app.add_typer(vault_app, name="vault")
+
 tenant_app = typer.Typer(help="Tenants (lenders) and their API keys.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 

@@ -13,7 +13,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vault.errors import UnknownKeyError, VaultDecryptError
-from vault.keys import KEY_BYTES, NONCE_BYTES, KeyProvider
+from vault.keys import KEY_BYTES, NONCE_BYTES, KeyProvider, WrappedKey
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,22 @@ def open_sealed(sealed: Sealed, aad: bytes, provider: KeyProvider) -> bytes:
 
     Messages name the row (the AAD, which is an identity, not a secret) and the key id only.
     """
+    data_key = _unwrap(sealed, aad, provider)
+    return _decrypt(sealed, aad, data_key)
+
+
+def rewrap(sealed: Sealed, aad: bytes, opener: KeyProvider, target: KeyProvider) -> WrappedKey:
+    """The data key of ``sealed`` wrapped anew by ``target`` (the ciphertext stays as it is).
+
+    The data key is unwrapped by ``opener`` and must open the ciphertext first, so a damaged
+    row fails here (``VaultDecryptError``) instead of being re-wrapped as if it were sound.
+    """
+    data_key = _unwrap(sealed, aad, opener)
+    _decrypt(sealed, aad, data_key)
+    return target.wrap(data_key, aad)
+
+
+def _unwrap(sealed: Sealed, aad: bytes, provider: KeyProvider) -> bytes:
     row = _describe(aad)
     try:
         data_key = provider.unwrap(sealed.key_id, sealed.wrapped_key, aad)
@@ -55,6 +71,13 @@ def open_sealed(sealed: Sealed, aad: bytes, provider: KeyProvider) -> bytes:
         raise UnknownKeyError(f"cannot open secret {row}: {exc}") from None
     except VaultDecryptError as exc:
         raise VaultDecryptError(f"cannot open secret {row}: {exc}") from None
+    if len(data_key) != KEY_BYTES:
+        raise VaultDecryptError(f"cannot open secret {row}: the data key has the wrong length")
+    return data_key
+
+
+def _decrypt(sealed: Sealed, aad: bytes, data_key: bytes) -> bytes:
+    row = _describe(aad)
     if len(sealed.nonce) != NONCE_BYTES:
         raise VaultDecryptError(f"cannot open secret {row}: the nonce has the wrong length")
     try:

@@ -21,3 +21,18 @@ class UnknownKeyError(VaultDecryptError):
 
 class SecretNotFound(VaultError, LookupError):
     """No secret is stored under the requested reference."""
+
+
+class KeyProviderConfigError(VaultError):
+    """The key provider is not configured, or its settings are incomplete (ours to fix).
+
+    Messages name the environment variables involved, never their values.
+    """
+
+
+class KeyProviderUnavailable(VaultError):
+    """The key service (KMS, Vault) could not be reached or refused the request; retry later."""
+
+
+class KeyInUseError(VaultError):
+    """A key cannot be retired: it is current, or rows are still wrapped under it."""

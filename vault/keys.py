@@ -1,8 +1,8 @@
 """Key providers: they wrap (encrypt) and unwrap the per-secret data keys.
 
 A provider holds one *current* key, used for every new wrap, and may hold older keys by id so
-that data keys wrapped before a rotation still unwrap. Cloud providers (AWS KMS, Vault transit)
-implement the same :class:`KeyProvider` protocol later.
+that data keys wrapped before a rotation still unwrap. Cloud providers (``vault.aws_kms``,
+``vault.transit``) implement the same :class:`KeyProvider` protocol; ``vault.config`` picks one.
 """
 
 from __future__ import annotations
@@ -119,11 +119,47 @@ def read_key_file(path: Path) -> bytes:
 def create_key_file(path: Path) -> bytes:
     """Create ``path`` with a new random key, mode 0600, atomically; return the key in force.
 
-    The key is written to a private temporary file, then hard-linked into place: the final name
-    appears complete or not at all, and if another process won the race its key is used.
+    If another process created the file first, its key is used.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(KEY_BYTES)
+    if write_key_file(path, key):
+        return key
+    return read_key_file(path)
+
+
+def write_key_file(path: Path, key: bytes) -> bool:
+    """Write ``key`` to a new file ``path`` (mode 0600); False if ``path`` already exists.
+
+    The key is written to a private temporary file, then hard-linked into place: the final name
+    appears complete or not at all, and an existing file is never overwritten.
+    """
+    tmp = _private_temp(path, key)
+    try:
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        _fsync_dir(path.parent)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def replace_key_file(path: Path, key: bytes) -> None:
+    """Atomically replace ``path`` with a file (mode 0600) holding ``key``."""
+    tmp = _private_temp(path, key)
+    try:
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _private_temp(path: Path, key: bytes) -> Path:
+    """A fsynced 0600 temporary file beside ``path`` holding ``key`` in base64."""
+    if len(key) != KEY_BYTES:
+        raise MasterKeyError(f"a master key must be exactly {KEY_BYTES} bytes")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -132,14 +168,10 @@ def create_key_file(path: Path) -> bytes:
             handle.write(base64.b64encode(key) + b"\n")
             handle.flush()
             os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return read_key_file(path)
-        _fsync_dir(path.parent)
-        return key
-    finally:
+    except BaseException:
         tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def _fsync_dir(directory: Path) -> None:

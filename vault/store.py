@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from vault.envelope import Sealed, open_sealed, seal
 from vault.errors import SecretNotFound, VaultError
-from vault.keys import KeyProvider
+from vault.keys import KeyProvider, WrappedKey
 from vault.table import vault_secrets_table
 
 AAD_PREFIX = b"sellerhub/v1|"
@@ -45,6 +45,22 @@ class SecretRef:
     def __str__(self) -> str:
         return f"{self.kind}/{self.owner_id}/{self.name}"
 
+    @classmethod
+    def from_aad(cls, aad: bytes) -> SecretRef | None:
+        """The reference whose :meth:`aad` is ``aad``, or None if it is not one of ours."""
+        if not aad.startswith(AAD_PREFIX):
+            return None
+        try:
+            parts = aad[len(AAD_PREFIX) :].decode("utf-8").split("|")
+        except UnicodeDecodeError:
+            return None
+        if len(parts) != 3:
+            return None
+        try:
+            return cls(*parts)
+        except ValueError:
+            return None
+
 
 class Vault:
     """Stores secrets sealed by :func:`vault.envelope.seal`. Works on SQLite and PostgreSQL.
@@ -59,6 +75,15 @@ class Vault:
 
     def __repr__(self) -> str:
         return f"Vault(engine={self._engine!r}, provider={self._provider!r})"
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    @property
+    def provider(self) -> KeyProvider:
+        """The provider that seals new secrets and opens stored ones."""
+        return self._provider
 
     def ensure_table(self) -> None:
         """Create ``vault_secrets`` if it is absent (migrations do this in production)."""
@@ -100,6 +125,13 @@ class Vault:
 
     def get(self, ref: SecretRef) -> bytes:
         """The plaintext for ``ref``; ``SecretNotFound`` if absent, ``VaultDecryptError`` if bad."""
+        sealed = self.sealed(ref)
+        if sealed is None:
+            raise SecretNotFound(f"no secret stored for {ref}")
+        return open_sealed(sealed, ref.aad(), self._provider)
+
+    def sealed(self, ref: SecretRef) -> Sealed | None:
+        """The stored (still sealed) columns of ``ref``, or None if there is no such row."""
         t = self._table
         query = sa.select(t.c.key_id, t.c.wrapped_key, t.c.nonce, t.c.ciphertext).where(
             self._match(ref)
@@ -107,14 +139,53 @@ class Vault:
         with self._engine.begin() as conn:
             row = conn.execute(query).one_or_none()
         if row is None:
-            raise SecretNotFound(f"no secret stored for {ref}")
-        sealed = Sealed(
+            return None
+        return Sealed(
             key_id=row.key_id,
             wrapped_key=bytes(row.wrapped_key),
             nonce=bytes(row.nonce),
             ciphertext=bytes(row.ciphertext),
         )
-        return open_sealed(sealed, ref.aad(), self._provider)
+
+    def swap_wrapped_key(self, ref: SecretRef, expected: Sealed, new: WrappedKey) -> bool:
+        """Replace the wrapped data key of ``ref`` if the row still holds ``expected``.
+
+        A compare-and-swap: a row saved or deleted since ``expected`` was read is left alone
+        (False). The ciphertext, nonce and ``updated_at`` do not change: the secret did not.
+        """
+        t = self._table
+        stmt = (
+            t.update()
+            .where(
+                self._match(ref),
+                t.c.key_id == expected.key_id,
+                t.c.wrapped_key == expected.wrapped_key,
+                t.c.nonce == expected.nonce,
+            )
+            .values(key_id=new.key_id, wrapped_key=new.blob)
+        )
+        with self._engine.begin() as conn:
+            result = conn.execute(stmt)
+        return result.rowcount == 1
+
+    def key_usage(self) -> dict[str, int]:
+        """How many rows are wrapped under each key id."""
+        t = self._table
+        query = sa.select(t.c.key_id, sa.func.count()).group_by(t.c.key_id).order_by(t.c.key_id)
+        with self._engine.begin() as conn:
+            return {key_id: int(count) for key_id, count in conn.execute(query).all()}
+
+    def refs_not_under(self, key_id: str) -> list[SecretRef]:
+        """The references whose data key is wrapped under another key than ``key_id``."""
+        t = self._table
+        query = (
+            sa.select(t.c.kind, t.c.owner_id, t.c.name)
+            .where(t.c.key_id != key_id)
+            .order_by(t.c.kind, t.c.owner_id, t.c.name)
+        )
+        with self._engine.begin() as conn:
+            rows = conn.execute(query).all()
+        return [SecretRef(r.kind, r.owner_id, r.name) for r in rows]
 
     def delete(self, ref: SecretRef) -> bool:
         """Delete the secret; True if a row was removed."""

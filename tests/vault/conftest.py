@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from vault.keyring import Keyring, KeyringProvider
 from vault.keys import LocalKeyProvider
 from vault.store import Vault
+from warehouse.engine import make_engine
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -50,7 +52,8 @@ def provider(master_key: bytes) -> LocalKeyProvider:
 
 @pytest.fixture
 def sqlite_engine(tmp_path: Path) -> Iterator[sa.Engine]:
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'vault.db'}")
+    """SQLite as the warehouse opens it (WAL, busy timeout): several writers at once."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'vault.db'}")
     yield engine
     engine.dispose()
 
@@ -99,5 +102,25 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine
 @pytest.fixture
 def vault(engine: sa.Engine, provider: LocalKeyProvider) -> Vault:
     v = Vault(engine, provider)
+    v.ensure_table()
+    return v
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir(mode=0o700)
+    return path
+
+
+@pytest.fixture
+def keyring(home: Path) -> Keyring:
+    return Keyring(home, environ={})
+
+
+@pytest.fixture
+def keyring_vault(engine: sa.Engine, keyring: Keyring) -> Vault:
+    """A vault on the home's keyring (the ``local`` provider as ``provider_from_env`` builds it)."""
+    v = Vault(engine, KeyringProvider(keyring))
     v.ensure_table()
     return v
