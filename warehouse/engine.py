@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from warehouse.types import dumps_json, loads_json
 
@@ -28,6 +30,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that takes the write lock up front on SQLite (``BEGIN IMMEDIATE``).
+
+    A deferred SQLite transaction that read before another process committed cannot upgrade
+    to a writer and fails at once with "database is locked"; an immediate one waits its turn
+    (busy timeout). PostgreSQL transactions are unaffected.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            # pysqlite has not begun anything yet (it begins lazily, before the first write)
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield conn
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine, Table, and_, insert, select, text, up
 from sqlalchemy.dialects import postgresql, sqlite
 
 from normalizer.schema import CanonicalRecord
+from warehouse.engine import write_transaction
+from warehouse.metrics import mark_dirty
 from warehouse.tables import (
     CANONICAL_TABLES,
     CanonicalVersion,
@@ -61,6 +63,16 @@ class QuarantineItem:
 class StreamStateUpdate:
     cursor: str | None
     pending: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True)
+class RowChange:
+    """A canonical row that was inserted or got a new version (what the metrics hook sees)."""
+
+    entity: str
+    external_id: str
+    before: Mapping[str, Any] | None  # the row as it was; None for a new row
+    after: Mapping[str, Any]  # the canonical values written
 
 
 @dataclass
@@ -135,8 +147,8 @@ def write_page(
     """Commit one page in one transaction and return what changed."""
     now = fetched_at or utcnow()
     outcome = PageOutcome()
-    with engine.begin() as conn:
-        _lock_stream(conn, scope.connection_id, stream)
+    with write_transaction(engine) as conn:
+        lock_stream(conn, scope.connection_id, stream)
         raw_ids = _write_raw(conn, scope, stream, run_id, records, now, outcome)
         by_entity: dict[str, dict[str, tuple[CanonicalRecord, int | None]]] = {}
         for record in records:
@@ -147,10 +159,15 @@ def write_page(
                     canonical,
                     raw_id,
                 )
-        for entity in sorted(by_entity):
-            _upsert_entity(
-                conn, scope, entity, by_entity[entity], run_id, mapping_version, now, outcome
-            )
+        upsert_canonical(
+            conn,
+            scope,
+            by_entity,
+            run_id=run_id,
+            mapping_version=mapping_version,
+            now=now,
+            outcome=outcome,
+        )
         _write_quarantine(conn, scope, stream, run_id, quarantined, now)
         outcome.quarantined = len(quarantined)
         save_state(conn, scope.connection_id, stream, state, now)
@@ -168,7 +185,7 @@ def write_page(
     return outcome
 
 
-def _lock_stream(conn: Connection, connection_id: str, stream: str) -> None:
+def lock_stream(conn: Connection, connection_id: str, stream: str) -> None:
     """Serialize writers of one stream on PostgreSQL (SQLite serializes all writers anyway)."""
     if conn.dialect.name == "postgresql":
         conn.execute(
@@ -228,23 +245,47 @@ def _write_raw(
     return ids
 
 
+def upsert_canonical(
+    conn: Connection,
+    scope: ConnectionScope,
+    by_entity: Mapping[str, Mapping[str, tuple[CanonicalRecord, int | None]]],
+    *,
+    run_id: int | None,
+    mapping_version: int,
+    now: datetime,
+    outcome: PageOutcome,
+) -> list[RowChange]:
+    """Upsert canonical rows (entity -> external id -> (record, raw id)) inside ``conn``'s
+    transaction: unchanged content is left alone, changed content gets a new version. The
+    daily-metrics buckets the changes touch are marked dirty in the same transaction."""
+    changes: list[RowChange] = []
+    for entity in sorted(by_entity):
+        changes.extend(
+            _upsert_entity(
+                conn, scope, entity, by_entity[entity], run_id, mapping_version, now, outcome
+            )
+        )
+    mark_dirty(conn, scope, changes, now)
+    return changes
+
+
 def _upsert_entity(
     conn: Connection,
     scope: ConnectionScope,
     entity: str,
     records: Mapping[str, tuple[CanonicalRecord, int | None]],
-    run_id: int,
+    run_id: int | None,
     mapping_version: int,
     now: datetime,
     outcome: PageOutcome,
-) -> None:
+) -> list[RowChange]:
     table = _table(CANONICAL_TABLES[entity])
     versions = _table(CanonicalVersion)
     keys = sorted(records)
     existing: dict[str, Any] = {}
     for chunk in _chunks(keys, 500):
         for row in conn.execute(
-            select(table.c.id, table.c.external_id, table.c.content_hash, table.c.version).where(
+            select(table).where(
                 table.c.connection_id == scope.connection_id, table.c.external_id.in_(chunk)
             )
         ):
@@ -253,6 +294,7 @@ def _upsert_entity(
     new_rows: list[dict[str, Any]] = []
     changed: list[tuple[Any, dict[str, Any]]] = []
     version_rows: list[dict[str, Any]] = []
+    changes: list[RowChange] = []
     for key in keys:
         record, raw_id = records[key]
         content = canonical_content(record)
@@ -284,6 +326,9 @@ def _upsert_entity(
                 "valid_from": now,
                 "valid_to": None,
             }
+        )
+        changes.append(
+            RowChange(entity, key, None if current is None else dict(current._mapping), values)
         )
         if current is None:
             new_rows.append(
@@ -320,6 +365,7 @@ def _upsert_entity(
     if version_rows:
         conn.execute(insert(versions), version_rows)
     outcome.by_entity[entity] = outcome.by_entity.get(entity, 0) + len(records)
+    return changes
 
 
 def _row_values(record: CanonicalRecord) -> dict[str, Any]:

@@ -70,7 +70,8 @@ def _page(orders: list[Order]) -> list[MappedRecord]:
     return [
         MappedRecord(
             o.external_id, {"id": o.external_id, "amount": o.gross, "status": o.status.value}, [o]
-        ) for o in orders
+        )
+        for o in orders
     ]
 
 
@@ -79,7 +80,9 @@ def _count(engine: Engine, model: type) -> int:
         return int(session.execute(select(func.count()).select_from(model)).scalar_one())
 
 
-def _write(engine: Engine, scope: ConnectionScope, run_id: int, records, quarantined=(), cursor="c1"):
+def _write(
+    engine: Engine, scope: ConnectionScope, run_id: int, records, quarantined=(), cursor="c1"
+):
     return write_page(
         engine,
         scope=scope,
@@ -108,16 +111,18 @@ def test_rewriting_the_same_page_adds_no_rows_and_no_versions(engine: Engine) ->
 def test_a_changed_record_gets_a_new_version_and_the_old_one_is_closed(engine: Engine) -> None:
     scope, run_id = _scope(engine)
     _write(engine, scope, run_id, _page([_order("ch_1", "10.00")]))
-    outcome = _write(
-        engine, scope, run_id, _page([_order("ch_1", "10.00", OrderStatus.REFUNDED)])
-    )
+    outcome = _write(engine, scope, run_id, _page([_order("ch_1", "10.00", OrderStatus.REFUNDED)]))
     assert outcome.rows_updated == 1
     with Session(engine) as session:
         row = session.exec(select(OrderRow)).scalars().one()  # type: ignore[call-overload]
         assert (row.status, row.version) == ("refunded", 2)
-        versions = session.exec(
-            select(CanonicalVersion).order_by(CanonicalVersion.version)  # type: ignore[arg-type]
-        ).scalars().all()
+        versions = (
+            session.exec(
+                select(CanonicalVersion).order_by(CanonicalVersion.version)  # type: ignore[arg-type]
+            )
+            .scalars()
+            .all()
+        )
     assert [v.version for v in versions] == [1, 2]
     assert versions[0].valid_to is not None and versions[1].valid_to is None
     assert versions[0].content["status"] == "paid" and versions[1].content["status"] == "refunded"
