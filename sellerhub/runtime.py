@@ -26,9 +26,10 @@ from connectors.http.retry import RetryPolicy
 from connectors.model import PlatformFacts
 from connectors.registry import get_connector
 from normalizer.context import MappingContext
+from sellerhub.locks import RefreshLocks, refresh_locks_for
 from sellerhub.settings import Settings
+from vault.config import provider_from_env
 from vault.errors import SecretNotFound
-from vault.keys import LocalKeyProvider
 from vault.redact import SecretRedactingFilter
 from vault.store import SecretRef, Vault
 from vault.tokens import VaultTokenStore, app_credentials_ref
@@ -86,7 +87,9 @@ class Runtime:
         if migrate:
             upgrade(self.engine)
         self.redactor = SecretRedactingFilter()
-        self.vault = Vault(self.engine, LocalKeyProvider.load(settings.home))
+        # one refresh at a time per connection, across tasks and processes
+        self.refresh_locks: RefreshLocks = refresh_locks_for(self.engine)
+        self.vault = Vault(self.engine, provider_from_env(settings.home))
         self._sandbox: Any = None
         self.api_base_url: str | None = None
         self.retry_policy = RetryPolicy()
@@ -110,6 +113,7 @@ class Runtime:
         if self._sandbox is not None:
             self._sandbox.stop()
             self._sandbox = None
+        self.refresh_locks.close()
         self.engine.dispose()
 
     # ------------------------------------------------------------------ platforms
@@ -178,7 +182,11 @@ class Runtime:
         facts = self.facts(connection.platform, connection.environment)
         credentials = self.app_credentials(connection.tenant_id, connection.platform)
         flow = OAuthFlow(facts, credentials.client_id, credentials.client_secret, "")
-        manager = TokenManager(flow, self.token_store(connection.id))
+        manager = TokenManager(
+            flow,
+            self.token_store(connection.id),
+            refresh_lock=self.refresh_locks.for_connection(connection.id),
+        )
         client = PlatformClient(
             facts,
             base_url=facts.base_url(connection.region or None),

@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
+from warehouse.consent import consent_state
 from warehouse.tables import (
     CANONICAL_TABLES,
     AccountRow,
@@ -101,34 +102,45 @@ def account_currency(engine: Engine, connection_id: str) -> str | None:
 def stream_health(
     engine: Engine, connection: Connection, *, now: datetime | None = None
 ) -> tuple[str, dict[str, str], str | None, datetime | None]:
-    """Overall health (fresh, stale, failing, reauth_required, disconnected, never_synced),
-    the last status per stream, the last error and the last successful finish."""
+    """Overall health (fresh, stale, failing, reauth_required, disconnected, never_synced,
+    consent_expiring, consent_expired), the last status per stream, the last error (or why the
+    consent needs attention) and the last successful finish.
+
+    An expired consent outranks everything but the connection's own status; an expiring one is
+    reported only while nothing worse (failing, stale) is."""
     runs = table_of(SyncRun)
     with Session(engine) as session:
         rows = session.execute(
-            select(runs.c.stream, runs.c.status, runs.c.error, runs.c.finished_at)
+            select(runs.c.id, runs.c.stream, runs.c.status, runs.c.error, runs.c.finished_at)
             .where(runs.c.connection_id == connection.id)
             .order_by(runs.c.id)
         ).all()
-    latest: dict[str, tuple[str, str | None, datetime | None]] = {}
+    latest: dict[str, tuple[str, str | None, int]] = {}
     last_success: datetime | None = None
-    for stream, status, error, finished in rows:
-        latest[stream] = (status, error, finished)
+    for run_id, stream, status, error, finished in rows:
+        latest[stream] = (status, error, run_id)
         if status == "succeeded" and finished and (last_success is None or finished > last_success):
             last_success = finished
     streams = {name: value[0] for name, value in latest.items()}
-    errors = [value[1] for value in latest.values() if value[0] == "failed" and value[1]]
+    # the most recent failure among the streams whose latest run failed
+    failures = sorted((v for v in latest.values() if v[0] == "failed" and v[1]), key=lambda v: v[2])
+    errors = [value[1] for value in failures]
     last_error = errors[-1] if errors else None
     if connection.status != "active":
         return connection.status, streams, connection.status_reason or last_error, last_success
+    current = now or utcnow()
+    consent = consent_state(connection, now=current)
+    if consent.health == "consent_expired":
+        return consent.health, streams, consent.message(connection.platform, current), last_success
     if not latest:
         return "never_synced", streams, None, None
     if errors:
         return "failing", streams, last_error, last_success
-    current = now or utcnow()
     stale_after = timedelta(seconds=connection.sync_interval_seconds * 2)
     if last_success is None or current - last_success > stale_after:
         return "stale", streams, None, last_success
+    if consent.health == "consent_expiring":
+        return consent.health, streams, consent.message(connection.platform, current), last_success
     return "fresh", streams, None, last_success
 
 

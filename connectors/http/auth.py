@@ -1,7 +1,7 @@
 """Authentication of API calls: the token on every request, one refresh after a rejection.
 
 This module is the entry point for auth: it also re-exports :class:`OAuthFlow` (consent, code
-exchange, refresh, revoke), :class:`TokenStore` and :class:`TokenManager`.
+exchange, refresh, revoke), :class:`TokenStore`, :class:`TokenManager` and :class:`RefreshLock`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,21 @@ import httpx
 from connectors.errors import ReauthorizationRequired
 from connectors.http.body import parse_json_object, platform_error
 from connectors.http.oauth_flow import OAuthFlow, Token
-from connectors.http.tokens import MemoryTokenStore, TokenManager, TokenStore
+from connectors.http.tokens import (
+    LocalRefreshLock,
+    MemoryTokenStore,
+    RefreshLock,
+    TokenManager,
+    TokenStore,
+)
 from connectors.model import OAuthFacts, PlatformFacts
 
 __all__ = [
+    "LocalRefreshLock",
     "MemoryTokenStore",
     "OAuthFlow",
     "PlatformAuth",
+    "RefreshLock",
     "Token",
     "TokenManager",
     "TokenStore",

@@ -1,9 +1,13 @@
 """Where a connection's token lives, and keeping its access token fresh.
 
-One :class:`TokenManager` per connection refreshes under its own ``asyncio.Lock``: authlib's
-own lock covers one client instance only, and a rotated refresh token must be refreshed once,
-not by every waiting task (DESIGN.md, known pitfalls). A refreshed token is saved through the
-store before anyone uses it, so a crash after the refresh never loses a rotated refresh token.
+A :class:`TokenManager` refreshes under its own ``asyncio.Lock`` and then under the
+connection's :class:`RefreshLock`: authlib's own lock covers one client instance only, and a
+rotating refresh token (Shopify, Square PKCE) must be spent once, not by every waiting task,
+client or process (DESIGN.md, known pitfalls). Inside the lock the token is first read again
+from the store: whoever held the lock before may have refreshed it already. A refreshed token
+is saved through the store before anyone uses it (and before the lock is released), so a crash
+after the refresh never loses a rotated refresh token and nobody else spends the old one.
+Cross-process locks live in ``sellerhub.locks``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
 
 from connectors.errors import ReauthorizationRequired
@@ -29,6 +34,28 @@ class TokenStore(Protocol):
     async def load(self) -> dict[str, Any] | None: ...
 
     async def save(self, token: dict[str, Any]) -> None: ...
+
+
+class RefreshLock(Protocol):
+    """Mutual exclusion for one connection's refresh, held while its token is re-read and, when
+    still stale, refreshed and saved. ``hold()`` is entered anew for every refresh."""
+
+    def hold(self) -> AbstractAsyncContextManager[object]: ...
+
+
+class LocalRefreshLock:
+    """A :class:`RefreshLock` for the tasks of one event loop (no other process shares it)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return "LocalRefreshLock()"
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        async with self._lock:
+            yield
 
 
 class MemoryTokenStore:
@@ -54,7 +81,11 @@ def _same(a: str, b: str) -> bool:
 
 
 class TokenManager:
-    """Hands out a valid access token; refreshes shortly before expiry or after a rejection."""
+    """Hands out a valid access token; refreshes shortly before expiry or after a rejection.
+
+    ``refresh_lock`` is shared by everyone who refreshes the same connection (other managers,
+    other processes); without one, the manager only coordinates its own tasks.
+    """
 
     def __init__(
         self,
@@ -63,13 +94,16 @@ class TokenManager:
         *,
         refresh_margin: float = REFRESH_MARGIN_SECONDS,
         clock: Callable[[], float] = time.time,
+        refresh_lock: RefreshLock | None = None,
     ) -> None:
         self.flow = flow
         self._store = store
         self._margin = refresh_margin
         self._clock = clock
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # this manager's tasks queue here, cheaply, first
+        self._shared = refresh_lock if refresh_lock is not None else LocalRefreshLock()
         self._token: Token | None = None
+        self.refreshes = 0  # refreshes this manager made itself (not picked up from the store)
 
     def __repr__(self) -> str:
         return f"TokenManager({self.flow.facts.name!r})"
@@ -87,20 +121,26 @@ class TokenManager:
         token = self._token
         if token is None or self._expiring(token):
             async with self._lock:
-                token = await self._load()  # another task or manager may have refreshed it
+                token = await self._load()  # another task or process may have refreshed it
                 if self._expiring(token):
-                    token = await self._refresh(token)
+                    async with self._shared.hold():
+                        token = await self._load()  # ... while we waited for the lock
+                        if self._expiring(token):
+                            token = await self._refresh(token)
         return _access(token)
 
     async def refresh_after_rejection(self, rejected_token: str) -> str:
         """Refresh once after the platform rejected ``rejected_token``, unless already done."""
         async with self._lock:
             token = await self._load()
-            current = _access(token)
-            if not _same(current, rejected_token):
-                return current  # someone refreshed while our request was in flight
-            token = await self._refresh(token)
-            return _access(token)
+            if not _same(_access(token), rejected_token):
+                return _access(token)  # someone refreshed while our request was in flight
+            async with self._shared.hold():
+                token = await self._load()
+                if not _same(_access(token), rejected_token):
+                    return _access(token)  # ... or while we waited for the lock
+                token = await self._refresh(token)
+                return _access(token)
 
     def _expiring(self, token: Token) -> bool:
         expires_at = token.get("expires_at")
@@ -119,10 +159,13 @@ class TokenManager:
         return token
 
     async def _refresh(self, token: Token) -> Token:
+        """Refresh and save; the caller holds the shared lock, so the save lands before anyone
+        else can read the store and spend the (possibly rotated-away) refresh token."""
         fresh = await self.flow.refresh(token)
         _access(fresh)
-        await self._store.save(fresh)  # saved before use: a rotated refresh token is never lost
+        await self._store.save(fresh)
         self._token = fresh
+        self.refreshes += 1
         return fresh
 
 

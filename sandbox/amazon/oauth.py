@@ -115,10 +115,16 @@ def oauth_router(world: AmazonWorld) -> APIRouter:
             elif grant_type == "refresh_token":
                 if not form.get("refresh_token"):
                     raise GrantError("invalid_request", "refresh_token is required")
-                issued = core.grants.refresh(form["refresh_token"], client_id, lifetime)
+                issued = core.grants.refresh(
+                    form["refresh_token"],
+                    client_id,
+                    lifetime,
+                    rotate=core.settings.rotate_refresh_tokens,
+                )
             else:
                 raise GrantError("unsupported_grant_type", "The grant type is not supported.")
         except GrantError as error:
+            core.stats.token_error(error.error, reused=error.reused)
             return _oauth_error(error)
         return JSONResponse(_token_body(issued), headers=_NO_STORE)
 

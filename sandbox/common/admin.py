@@ -47,6 +47,7 @@ class ConfigIn(BaseModel):
     before_margin: float | None = Field(default=None, ge=0)
     release_delay: float | None = Field(default=None, ge=0)
     draft_app: bool | None = None
+    rotate_refresh_tokens: bool | None = None
 
 
 class ClockIn(BaseModel):

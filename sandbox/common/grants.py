@@ -45,13 +45,18 @@ class AccessCheck:
 
 
 class GrantError(Exception):
-    """An OAuth error response: ``error`` code (RFC 6749 section 5.2) and a description."""
+    """An OAuth error response: ``error`` code (RFC 6749 section 5.2) and a description.
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    ``reused``: a refresh token that a rotation had already replaced was presented again."""
+
+    def __init__(
+        self, error: str, description: str, status: int = 400, *, reused: bool = False
+    ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
+        self.reused = reused
 
 
 def _digest(token: str) -> str:
@@ -139,9 +144,15 @@ class GrantStore:
 
     # -- refresh -----------------------------------------------------------------------------
     def refresh(
-        self, refresh_token: str, client_id: str | None, access_lifetime: int | None
+        self,
+        refresh_token: str,
+        client_id: str | None,
+        access_lifetime: int | None,
+        *,
+        rotate: bool = False,
     ) -> IssuedTokens:
-        """A new access token; the refresh token itself is not rotated."""
+        """A new access token. With ``rotate`` the refresh token is single-use: the answer
+        carries a new one, and the one presented answers ``invalid_grant`` from then on."""
         with self._mutate() as data:
             key = _digest(refresh_token)
             entry = data["refresh"].get(key)
@@ -149,6 +160,22 @@ class GrantStore:
                 raise GrantError("invalid_grant", "The refresh token is invalid.")
             if entry["revoked"]:
                 raise GrantError("invalid_grant", "The refresh token has been revoked.")
+            if entry.get("replaced_by"):
+                raise GrantError(
+                    "invalid_grant", "The refresh token has already been used.", reused=True
+                )
+            if rotate:
+                replacement = self._fmt.refresh_prefix + secrets.token_urlsafe(32)
+                new_key = _digest(replacement)
+                data["refresh"][new_key] = {
+                    "account": entry["account"],
+                    "client_id": entry["client_id"],
+                    "scope": entry["scope"],
+                    "issued_at": self._clock.now().isoformat(),
+                    "revoked": False,
+                }
+                entry["replaced_by"] = new_key
+                refresh_token, key = replacement, new_key
             access = self._new_access(data, entry["account"], key, access_lifetime)
             return IssuedTokens(
                 access, refresh_token, access_lifetime, entry["account"], entry["scope"]

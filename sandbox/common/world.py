@@ -26,6 +26,11 @@ class Settings:
     before_margin: float = 120.0  # "...Before must be at least two minutes before now"
     release_delay: float = 0.0  # Amazon finances: lag of recent transactions, seconds
     draft_app: bool = False  # Amazon: the app is in Draft, so consent needs version=beta
+    # every refresh returns a new refresh token and the old one answers invalid_grant from then
+    # on: Square's PKCE refresh tokens are single-use (specs/square ObtainTokenResponse), and
+    # Shopify replaces expiring offline tokens' refresh token on every refresh
+    # (https://shopify.dev/changelog/offline-access-tokens-now-support-expiry-and-refresh)
+    rotate_refresh_tokens: bool = False
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}

@@ -120,10 +120,16 @@ def oauth_router(world: StripeWorld) -> APIRouter:
             elif grant_type == "refresh_token":
                 if not form.get("refresh_token"):
                     raise GrantError("invalid_request", "No refresh token provided")
-                issued = core.grants.refresh(form["refresh_token"], None, lifetime)
+                issued = core.grants.refresh(
+                    form["refresh_token"],
+                    None,
+                    lifetime,
+                    rotate=core.settings.rotate_refresh_tokens,
+                )
             else:
                 raise GrantError("unsupported_grant_type", f"Unsupported grant type: {grant_type}")
         except GrantError as error:
+            core.stats.token_error(error.error, reused=error.reused)
             return _oauth_error(error)
         return JSONResponse(_token_body(world, issued))
 
