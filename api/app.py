@@ -14,14 +14,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.auth import require_scope
-from api.pages import result_page
 from sellerhub import control
 from sellerhub.apikeys import Principal
-from sellerhub.onboarding import AuthorizationFailed, complete_authorization
+from sellerhub.onboarding import complete_authorization
 from sellerhub.runtime import Runtime
 from warehouse.queries import summarize
 
@@ -37,16 +37,31 @@ def error_body(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(path):
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def create_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> FastAPI:
     app = FastAPI(title="sellerhub", version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = getattr(exc, "code", None) or {404: "not_found", 405: "method_not_allowed"}.get(
             exc.status_code, "http_error"
         )
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first matching route's methods; a path served by two
+            # routers (GET in one, POST in another) must list them all
+            headers["Allow"] = ", ".join(allowed_methods(app, request.url.path))
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -77,26 +92,16 @@ def create_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> FastAPI
         return {"status": "ok"}
 
     @app.get("/oauth/callback/{platform}", response_class=HTMLResponse)
-    async def oauth_callback(platform: str, request: Request) -> HTMLResponse:
-        params = dict(request.query_params)
-        try:
-            connection = await complete_authorization(runtime, platform, params)
-        except AuthorizationFailed as failure:
-            return HTMLResponse(
-                result_page(failure.title, failure.detail, ok=False),
-                status_code=failure.status_code,
-            )
-        return HTMLResponse(
-            result_page(
-                "Connected",
-                f"Your {platform} account {connection.platform_account_id} is connected. "
-                "You can close this page.",
-                ok=True,
-            )
-        )
+    async def oauth_callback(platform: str, request: Request) -> Response:
+        # the connect flow completes it: checks, consent audit, backfill, back to the seller
+        from api.connect import oauth_callback as complete_callback
 
+        return await complete_callback(runtime, request, platform, complete=complete_authorization)
+
+    # a plain def: FastAPI runs it in a worker thread, so its database reads do not block the
+    # event loop that serves the OAuth callbacks
     @app.get("/v1/connections")
-    async def connections(
+    def connections(
         principal: Annotated[Principal, Depends(require_scope("read"))],
     ) -> dict[str, Any]:
         items = []

@@ -37,6 +37,9 @@ class AuthorizationFailed(Exception):
         self.title = title
         self.detail = detail
         self.status_code = status_code
+        # the state this very callback claimed before failing (None: refused before any claim),
+        # so the caller may audit a denial and show the way back to the seller's connect page
+        self.claimed: OAuthState | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,14 @@ def start_authorization(
     platform: str,
     environment: str = "production",
     region: str = "",
+    draft_app: bool = False,
+    app_id: str | None = None,
 ) -> StartedAuthorization:
     flow = runtime.oauth_flow(tenant_id, platform, environment)
+    # a draft Amazon app needs version=beta, and its consent page takes the SP-API app id
+    # (https://developer-docs.amazon.com/sp-api/docs/website-authorization-workflow)
+    flow.draft_app = draft_app
+    flow.app_id = app_id or flow.app_id
     state = secrets.token_urlsafe(32)
     verifier = pkce_pair()[0] if flow.facts.oauth.pkce else None
     with Session(runtime.engine) as session:
@@ -91,6 +100,16 @@ async def complete_authorization(
             "Missing state", "This link is incomplete. Start again from your connect link."
         )
     pending = _claim_state(runtime, state_value, platform)
+    try:
+        return await _complete_claimed(runtime, platform, params, pending)
+    except AuthorizationFailed as failure:
+        failure.claimed = pending
+        raise
+
+
+async def _complete_claimed(
+    runtime: Runtime, platform: str, params: Mapping[str, str], pending: OAuthState
+) -> Connection:
     error = params.get("error")
     if error:
         if error == "access_denied":
