@@ -33,6 +33,8 @@ from normalizer.errors import MappingError
 from normalizer.pii import redact
 from normalizer.registry import MAPPING_VERSION, get_mapping
 from scheduler import windows
+from warehouse import metrics
+from warehouse.consent import note_consent
 from warehouse.tables import (
     AccountRow,
     Connection,
@@ -123,6 +125,8 @@ class SyncRunner:
                 f"connection {connection_id} is {connection.status}: "
                 f"{connection.status_reason or 'no reason recorded'}"
             )
+        # ops hear once, in sync_events, that the seller must soon (or now) consent again
+        await asyncio.to_thread(note_consent, self._engine, connection)
         connector = get_connector(connection.platform)
         chosen = [s for s in connector.streams if streams is None or s.name in streams]
         results: list[StreamRunResult] = []
@@ -137,6 +141,10 @@ class SyncRunner:
                     break
                 if stream.name == "account":
                     connection = await asyncio.to_thread(self._refresh_marketplaces, connection)
+        # daily metrics: only the days these pages touched are recomputed (never fails a sync)
+        await asyncio.to_thread(
+            metrics.refresh_after_sync, self._engine, connection.tenant_id, connection.seller_id
+        )
         return results
 
     def _load_connection(self, connection_id: str) -> Connection:
@@ -413,14 +421,17 @@ class SyncRunner:
     def _mark_reauth_required(self, connection_id: str, reason: str) -> None:
         with Session(self._engine) as session:
             connections = table_of(Connection)
-            session.execute(
+            changed = session.execute(
                 update(connections)
                 .where(connections.c.id == connection_id)
+                # a disconnect that happened meanwhile stays a disconnect
+                .where(connections.c.status == "active")
                 .values(status="reauth_required", status_reason=reason, updated_at=utcnow())
             )
-            session.add(
-                SyncEvent(connection_id=connection_id, kind="reauth_required", message=reason)
-            )
+            if getattr(changed, "rowcount", 0):
+                session.add(
+                    SyncEvent(connection_id=connection_id, kind="reauth_required", message=reason)
+                )
             session.commit()
 
 

@@ -387,9 +387,12 @@ def normalize(
         _stderr_line(f"{quarantined} of {len(records)} records quarantined")
 
 
-from sellerhub.cli_vault import vault_app  # noqa: E402  (sub-command groups after the app)
+from sellerhub import cli_connect, cli_warehouse  # noqa: E402  (sub-command groups after the app)
+from sellerhub.cli_vault import vault_app  # noqa: E402
 
 app.add_typer(vault_app, name="vault")
+app.add_typer(cli_warehouse.app)  # renormalize, metrics rebuild|refresh
+app.add_typer(cli_connect.app)  # seller create|link, app set, retention, disconnect, purge
 
 tenant_app = typer.Typer(help="Tenants (lenders) and their API keys.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")

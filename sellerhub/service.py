@@ -20,6 +20,11 @@ def build_service(runtime: Runtime) -> FastAPI:
     runner = make_runner(runtime)
 
     async def run_sync(connection_id: str) -> None:
+        from api.connect import backfills_of
+
+        if backfills_of(app).running(connection_id):
+            log.info("skipping scheduled sync of %s: its first backfill is running", connection_id)
+            return
         try:
             results = await runner.sync_connection(connection_id, trigger="schedule")
         except Exception as error:
@@ -40,4 +45,5 @@ def build_service(runtime: Runtime) -> FastAPI:
         finally:
             planner.shutdown()
 
-    return create_app(runtime, lifespan=lifespan)
+    app = create_app(runtime, lifespan=lifespan)
+    return app
