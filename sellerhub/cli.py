@@ -61,8 +61,13 @@ def _logging(verbose: bool) -> None:
 
 def _runtime(home: Path | None):  # type: ignore[no-untyped-def]
     from sellerhub.runtime import Runtime
+    from vault.redact import install
 
-    return Runtime(Settings.from_env(home))
+    runtime = Runtime(Settings.from_env(home))
+    # the runtime's redactor knows the exact secrets it has handled (client secrets, tokens),
+    # not only token-shaped strings
+    install(runtime.redactor)
+    return runtime
 
 
 def _money(totals: dict[str, Decimal], currency: str | None) -> str:
@@ -327,6 +332,13 @@ def serve(
     home: HomeOption = None,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SELLERHUB_PUBLIC_URL",
+            help="the URL sellers' browsers reach us at (OAuth redirect URIs, connect links)",
+        ),
+    ] = None,
     verbose: VerboseOption = False,
 ) -> None:
     """Serve the API and run the scheduler (each connection synced on its interval)."""
@@ -336,7 +348,7 @@ def serve(
     from sellerhub.service import build_service
 
     runtime = _runtime(home)
-    runtime.api_base_url = f"http://{host}:{port}"
+    runtime.api_base_url = (public_url or f"http://{host}:{port}").rstrip("/")
     try:
         uvicorn.run(build_service(runtime), host=host, port=port, log_level="info")
     finally:

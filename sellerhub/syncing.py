@@ -52,7 +52,7 @@ async def sync_connections(
                 )
             )
         except Exception as error:  # reported per connection, never a traceback
-            report.errors[connection.id] = str(error) or type(error).__name__
+            report.errors[connection.id] = f"{type(error).__name__}: {error}"
 
     await asyncio.gather(*(one(c) for c in connections))
     return report

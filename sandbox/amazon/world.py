@@ -17,6 +17,7 @@ from sandbox.amazon.facts import (
 )
 from sandbox.amazon.model import Order, Seller, Transaction
 from sandbox.amazon.seed import SellerSeeder, make_seller, seed_history
+from sandbox.common.mutations import replay
 from sandbox.common.pagetoken import PageTokens
 from sandbox.common.truth import Tally
 from sandbox.common.world import WorldCore
@@ -52,8 +53,7 @@ class AmazonWorld:
             orders, txns, open_group = seed_history(seed, seller, anchor)
             self._ledgers[seller.id] = _Ledger(seller, orders, txns, open_group)
             self._orders.update((o.id, o) for o in orders)
-        for seq, entry in enumerate(core.mutations.entries()):
-            self._apply(entry, seq)
+        replay(core.mutations, self._apply)
 
     # -- lookups -----------------------------------------------------------------------------
     @property

@@ -6,11 +6,31 @@ ids and amounts as the process that made them.
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sandbox.common.jsonfile import locked, read_json, write_json
+
+log = logging.getLogger(__name__)
+
+
+def replay(log_: MutationLog, apply: Callable[[dict[str, Any], int], object]) -> None:
+    """Apply every stored change in order. A change naming an account or order this world does
+    not have (state written by another emulator version) is skipped with a warning, so an old
+    data home still starts."""
+    for seq, entry in enumerate(log_.entries()):
+        try:
+            apply(entry, seq)
+        except KeyError as missing:
+            log.warning(
+                "sandbox: skipping stored change %d (%s): unknown id %s",
+                seq,
+                entry.get("kind"),
+                missing,
+            )
 
 
 class MutationLog:

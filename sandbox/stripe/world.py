@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from sandbox.common.money import from_minor
+from sandbox.common.mutations import replay
 from sandbox.common.truth import Tally
 from sandbox.common.world import WorldCore
 from sandbox.stripe.facts import ACCOUNTS
@@ -89,8 +90,7 @@ class StripeWorld:
         for index, profile in enumerate(ACCOUNTS, start=1):
             account = make_account(seed, index, profile, anchor)
             self._ledgers[account.id] = seed_history(seed, account, anchor)
-        for seq, entry in enumerate(core.mutations.entries()):
-            self._apply(entry, seq)
+        replay(core.mutations, self._apply)
 
     # -- lookups -----------------------------------------------------------------------------
     @property
