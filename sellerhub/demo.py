@@ -149,7 +149,3 @@ async def run_demo(
     await asyncio.sleep(1.1)
     incremental = await sync_connections(runtime, connections, trigger="schedule", on_page=on_page)
     return DemoResult(tenant_id=tenant_id, backfill=backfill, incremental=incremental)
-
-
-def run(runtime: Runtime, **kwargs: object) -> DemoResult:
-    return asyncio.run(run_demo(runtime, **kwargs))  # type: ignore[arg-type]
