@@ -16,7 +16,7 @@ codes are kept; the seller's own business data (store name, ship-from address) i
 
 from __future__ import annotations
 
-import copy
+import functools
 import hashlib
 import hmac
 import re
@@ -182,7 +182,13 @@ _SEGMENT = re.compile(r"^(?P<name>[^\[\]]+)(?:\[(?:(?P<key>[^=\]]+)=(?P<value>[^
 
 
 def _walk(node: Any, segments: list[str], apply: Callable[[dict[str, Any], str], None]) -> None:
-    """Call ``apply(parent, key)`` for every place the path reaches (only where the key exists)."""
+    """Call ``apply(parent, key)`` for every place the path reaches (only where the key exists).
+
+    Copy on write: every container the walk descends into is replaced, in its (already copied)
+    parent, by a shallow copy before anything below it changes. The record handed to
+    :func:`redact` is never modified, and the parts no path reaches are shared, not copied
+    (a deep copy of every record was half the cost of loading a page).
+    """
     if not segments or not isinstance(node, dict):
         return
     head, rest = segments[0], segments[1:]
@@ -198,7 +204,9 @@ def _walk(node: Any, segments: list[str], apply: Callable[[dict[str, Any], str],
         if "[" in head:
             items = node[name]
             if isinstance(items, list):
-                for item in items:
+                copied_items = [dict(item) if isinstance(item, dict) else item for item in items]
+                node[name] = copied_items
+                for item in copied_items:
                     wanted = match["key"] is None or (
                         isinstance(item, dict) and item.get(match["key"]) == match["value"]
                     )
@@ -208,7 +216,10 @@ def _walk(node: Any, segments: list[str], apply: Callable[[dict[str, Any], str],
         targets = [name]
     for name in targets:
         if rest:
-            _walk(node[name], rest, apply)
+            child = node[name]
+            if isinstance(child, dict):
+                child = node[name] = dict(child)
+            _walk(child, rest, apply)
         else:
             apply(node, name)
 
@@ -233,12 +244,24 @@ def _keyer(ctx: MappingContext) -> Callable[[dict[str, Any], str], None]:
 def redact(
     platform: str, stream: str, record: Mapping[str, Any], ctx: MappingContext
 ) -> dict[str, Any]:
-    """A deep copy of ``record`` for storage, with the buyer's personal data removed."""
+    """A copy of ``record`` for storage, with the buyer's personal data removed.
+
+    The copy shares the parts no redaction path reaches with ``record``: treat both as
+    read-only JSON (the runner serializes the copy and never changes either)."""
     rules = redaction_rules(platform, stream)
-    copied: dict[str, Any] = copy.deepcopy(dict(record))
+    copied: dict[str, Any] = dict(record)
     for path in rules.drop:
-        _walk(copied, path.split("."), _drop)
+        _walk(copied, _segments(path), _drop)
     replace = _keyer(ctx)
     for path in rules.key:
-        _walk(copied, path.split("."), replace)
+        _walk(copied, _segments(path), replace)
     return copied
+
+
+@functools.lru_cache(maxsize=1024)
+def _split(path: str) -> tuple[str, ...]:
+    return tuple(path.split("."))
+
+
+def _segments(path: str) -> list[str]:
+    return list(_split(path))

@@ -9,6 +9,7 @@ changed.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +33,6 @@ from warehouse.tables import (
     table_of,
     utcnow,
 )
-from warehouse.types import dumps_json
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,20 @@ def content_hash(content: Mapping[str, Any]) -> str:
         key: _normalize_number_text(value) if isinstance(value, str) else value
         for key, value in content.items()
     }
-    return hashlib.sha256(dumps_json(normalized).encode()).hexdigest()
+    return _digest(normalized)
+
+
+def _digest(value: Any) -> str:
+    """SHA-256 of a canonical JSON text. The C encoder of the standard library, with decimals
+    as their exact text: hashing does not need them as JSON numbers (storage does)."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_hash_default)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _hash_default(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return "d:" + str(value)
+    raise TypeError(f"cannot hash a {type(value).__name__}")
 
 
 def _normalize_number_text(value: str) -> str:
@@ -129,7 +142,7 @@ def _normalize_number_text(value: str) -> str:
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
-    return hashlib.sha256(dumps_json(payload).encode()).hexdigest()
+    return _digest(payload)
 
 
 def write_page(
@@ -149,10 +162,11 @@ def write_page(
     outcome = PageOutcome()
     with write_transaction(engine) as conn:
         lock_stream(conn, scope.connection_id, stream)
-        raw_ids = _write_raw(conn, scope, stream, run_id, records, now, outcome)
+        hashes = [payload_hash(record.payload) for record in records]
+        raw_ids = _write_raw(conn, scope, stream, run_id, records, hashes, now, outcome)
         by_entity: dict[str, dict[str, tuple[CanonicalRecord, int | None]]] = {}
-        for record in records:
-            raw_id = raw_ids[(record.external_id, payload_hash(record.payload))]
+        for record, digest in zip(records, hashes, strict=True):
+            raw_id = raw_ids[(record.external_id, digest)]
             for canonical in record.canonical:
                 # the last occurrence in a page wins (a page may repeat an id)
                 by_entity.setdefault(canonical.entity, {})[canonical.external_id] = (
@@ -200,11 +214,12 @@ def _write_raw(
     stream: str,
     run_id: int,
     records: Sequence[MappedRecord],
+    hashes: Sequence[str],
     now: datetime,
     outcome: PageOutcome,
 ) -> dict[tuple[str, str], int]:
     raw = _table(RawRecord)
-    wanted = {(r.external_id, payload_hash(r.payload)): r for r in records}
+    wanted = {(r.external_id, h): r for r, h in zip(records, hashes, strict=True)}
     ids: dict[tuple[str, str], int] = {}
     external_ids = sorted({key[0] for key in wanted})
     for chunk in _chunks(external_ids, 500):
