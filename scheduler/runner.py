@@ -35,6 +35,7 @@ from normalizer.registry import MAPPING_VERSION, get_mapping
 from scheduler import windows
 from warehouse import metrics
 from warehouse.consent import note_consent
+from warehouse.maintenance import GrowthAnalyzer
 from warehouse.tables import (
     AccountRow,
     Connection,
@@ -238,9 +239,11 @@ class SyncRunner:
             base[stream.marketplace_param] = ",".join(connection.marketplace_ids)
         cursor, pending = await asyncio.to_thread(self._load_state, connection.id, stream.name)
 
+        analyzer = GrowthAnalyzer(self._engine)
+
         async def commit(page: Page, state: StreamStateUpdate) -> None:
             mapped, quarantined = self._map_page(connector, stream, page, context)
-            await asyncio.to_thread(
+            outcome = await asyncio.to_thread(
                 write_page,
                 self._engine,
                 scope=scope,
@@ -251,6 +254,7 @@ class SyncRunner:
                 quarantined=quarantined,
                 state=state,
             )
+            await asyncio.to_thread(analyzer.add, outcome.raw_inserted + outcome.rows_inserted)
             if on_page is not None:
                 on_page(stream.name, len(page.records))
 
