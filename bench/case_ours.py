@@ -1,0 +1,140 @@
+"""Case (a), ours: map + redact each record and load it through ``warehouse.writer.write_page``.
+
+Per page, exactly what the sync runner does (``scheduler/runner.py``): the stream's mapping,
+``normalizer.pii.redact`` of the stored copy, then one ``write_page`` transaction that keeps
+the raw rows, upserts the canonical rows with their versions and saves the cursor, then the
+runner's ``GrowthAnalyzer`` (PostgreSQL statistics as the tables grow) when the tree has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from bench.generate import Page, iter_pages
+from normalizer.context import MappingContext
+from normalizer.pii import redact
+from normalizer.registry import MAPPING_VERSION, get_mapping
+from warehouse.engine import make_engine
+from warehouse.migrate import upgrade
+from warehouse.tables import Connection, Seller, SyncRun, Tenant, table_of
+from warehouse.writer import (
+    ConnectionScope,
+    MappedRecord,
+    QuarantineItem,
+    StreamStateUpdate,
+    write_page,
+)
+
+try:  # the runner's ANALYZE-as-tables-grow (PostgreSQL), where this version has it
+    from warehouse.maintenance import GrowthAnalyzer
+except ImportError:  # pragma: no cover - older trees
+    GrowthAnalyzer = None  # type: ignore[assignment,misc]
+
+PLATFORM = "stripe"
+TENANT = "bench-tenant"
+SELLER = "bench-seller"
+CONTEXT = MappingContext(platform=PLATFORM, buyer_hash_key=b"bench-buyer-hash-key-0123456789ab")
+
+MapPage = Callable[[Page], tuple[list[MappedRecord], list[QuarantineItem]]]
+WritePage = Callable[..., Any]
+
+
+def prepare(url: str) -> Engine:
+    """Schema and the tenant/seller rows (not timed)."""
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(table_of(Tenant)).values(id=TENANT, name="bench"))
+        conn.execute(
+            insert(table_of(Seller)).values(id=SELLER, tenant_id=TENANT, reference="s", name="s")
+        )
+    return engine
+
+
+class Bookkeeping:
+    """Connections and sync runs, created as their first page arrives (like a real sync)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._runs: dict[tuple[str, str], int] = {}
+
+    def run_for(self, account: str, stream: str) -> tuple[ConnectionScope, int]:
+        scope = ConnectionScope(TENANT, SELLER, f"conn-{account}", PLATFORM)
+        key = (account, stream)
+        if key not in self._runs:
+            with self._engine.begin() as conn:
+                if not any(acct == account for acct, _ in self._runs):
+                    conn.execute(
+                        insert(table_of(Connection)).values(
+                            id=scope.connection_id,
+                            tenant_id=TENANT,
+                            seller_id=SELLER,
+                            platform=PLATFORM,
+                            platform_account_id=account,
+                        )
+                    )
+                result = conn.execute(
+                    insert(table_of(SyncRun))
+                    .values(connection_id=scope.connection_id, stream=stream, trigger="backfill")
+                    .returning(table_of(SyncRun).c.id)
+                )
+                self._runs[key] = int(result.scalar_one())
+        return scope, self._runs[key]
+
+
+def map_page(page: Page) -> tuple[list[MappedRecord], list[QuarantineItem]]:
+    """As ``SyncRunner._map_page``: map, then redact the copy that is stored."""
+    mapping = get_mapping(PLATFORM, page.stream)
+    mapped: list[MappedRecord] = []
+    for raw in page.records:
+        canonical = mapping(raw, CONTEXT)
+        stored = redact(PLATFORM, page.stream, raw, CONTEXT)
+        mapped.append(MappedRecord(str(raw["id"]), stored, canonical))
+    return mapped, []
+
+
+def cursor_of(page: Page) -> str:
+    created = max(int(record["created"]) for record in page.records)
+    return datetime.fromtimestamp(created, UTC).isoformat()
+
+
+def load(
+    engine: Engine,
+    data: Path,
+    page_size: int,
+    write: WritePage = write_page,
+    mapper: MapPage = map_page,
+) -> int:
+    books = Bookkeeping(engine)
+    analyzers: dict[tuple[str, str], Any] = {}
+    count = 0
+    for page in iter_pages(data, page_size):
+        scope, run_id = books.run_for(page.account, page.stream)
+        mapped, quarantined = mapper(page)
+        outcome = write(
+            engine,
+            scope=scope,
+            stream=page.stream,
+            run_id=run_id,
+            mapping_version=MAPPING_VERSION[PLATFORM],
+            records=mapped,
+            quarantined=quarantined,
+            state=StreamStateUpdate(cursor=cursor_of(page), pending=None),
+        )
+        if GrowthAnalyzer is not None:  # as the runner does after each page
+            key = (page.account, page.stream)
+            analyzer = analyzers.setdefault(key, GrowthAnalyzer(engine))
+            analyzer.add(outcome.raw_inserted + outcome.rows_inserted)
+        count += len(page.records)
+    return count
+
+
+def run(url: str, data: Path, page_size: int) -> tuple[Callable[[], int], Callable[[], None]]:
+    """(timed load, teardown)."""
+    engine = prepare(url)
+    return (lambda: load(engine, data, page_size)), engine.dispose

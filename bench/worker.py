@@ -1,0 +1,99 @@
+"""One benchmark case in its own process, so its peak memory is its own.
+
+``python -m bench.worker CASE BACKEND URL DATA PAGE_SIZE WORKDIR`` prints a progress line every
+few seconds and, at the end, a result line (JSON): records, seconds (the load only: schema
+set-up is not timed), CPU seconds of this process and its children, peak RSS in MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.databases import Database
+from bench.generate import RECORDS_READ
+
+PROGRESS_EVERY = 5.0
+
+
+def _case(
+    name: str, database: Database, data: Path, page_size: int, workdir: Path
+) -> tuple[Callable[[], int], Callable[[], None]]:
+    if name == "ours":
+        from bench import case_ours
+
+        return case_ours.run(database.url, data, page_size)
+    if name == "fast":
+        from bench import case_fast
+
+        return case_fast.run(database.url, data, page_size)
+    if name == "dlt":
+        from bench import case_dlt
+
+        return case_dlt.run(database, data, page_size, workdir)
+    if name.startswith("ceiling"):
+        from bench import case_ceiling
+
+        method = name.split("-", 1)[1] if "-" in name else "copy"
+        return case_ceiling.run(database, data, page_size, method)
+    raise SystemExit(f"unknown case {name!r}")
+
+
+def peak_rss_mib() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024  # Linux reports KiB
+
+
+def cpu_seconds() -> float:
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
+
+
+def _report(kind: str, **values: float | int) -> None:
+    print(json.dumps({"kind": kind, **values}), flush=True)
+
+
+def _progress(started: float, stop: threading.Event) -> None:
+    while not stop.wait(PROGRESS_EVERY):
+        _report(
+            "progress",
+            records_read=RECORDS_READ[0],
+            seconds=time.perf_counter() - started,
+            peak_rss_mib=peak_rss_mib(),
+        )
+
+
+def main(argv: list[str]) -> None:
+    name, backend, url, data, page_size, workdir = argv
+    database = Database(backend, url)
+    baseline = peak_rss_mib()
+    load, teardown = _case(name, database, Path(data), int(page_size), Path(workdir))
+    cpu_before = cpu_seconds()
+    started = time.perf_counter()
+    stop = threading.Event()
+    threading.Thread(target=_progress, args=(started, stop), daemon=True).start()
+    records = load()
+    seconds = time.perf_counter() - started
+    stop.set()
+    teardown()
+    _report(
+        "result",
+        records=records,
+        seconds=seconds,
+        cpu_seconds=cpu_seconds() - cpu_before,
+        peak_rss_mib=peak_rss_mib(),
+        baseline_rss_mib=baseline,
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
