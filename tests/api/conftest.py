@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from sellerhub.runtime import Runtime
-from tests.conftest import create_postgres_database, drop_postgres_database
-from tests.integration.harness import running_hub
+from tests.integration.harness import hub_on
 
 
 @pytest.fixture(
@@ -24,16 +23,5 @@ def hub(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runtime]:
     home: Path = tmp_path_factory.mktemp(f"hub-{request.param}")
-    if request.param == "sqlite":
-        with running_hub(home, f"sqlite:///{home / 'warehouse.db'}") as runtime:
-            yield runtime
-        return
-    created = create_postgres_database()
-    if created is None:
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432; PostgreSQL tests skipped")
-    url, server = created
-    try:
-        with running_hub(home, url) as runtime:
-            yield runtime
-    finally:
-        drop_postgres_database(url, server)
+    with hub_on(request.param, home) as runtime:
+        yield runtime

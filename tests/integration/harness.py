@@ -42,6 +42,29 @@ def running_hub(home: Path, database_url: str) -> Iterator[Runtime]:
         runtime.close()
 
 
+@contextmanager
+def hub_on(kind: str, home: Path) -> Iterator[Runtime]:
+    """``running_hub`` on a fresh SQLite file or a throw-away PostgreSQL database (skipped with a
+    message when PostgreSQL is absent, an error when ``SELLERHUB_REQUIRE_POSTGRES=1``)."""
+    import pytest
+
+    from tests.conftest import create_postgres_database, drop_postgres_database
+
+    if kind == "sqlite":
+        with running_hub(home, f"sqlite:///{home / 'warehouse.db'}") as runtime:
+            yield runtime
+        return
+    created = create_postgres_database()
+    if created is None:
+        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432; PostgreSQL tests skipped")
+    url, server = created
+    try:
+        with running_hub(home, url) as runtime:
+            yield runtime
+    finally:
+        drop_postgres_database(url, server)
+
+
 async def connect(
     runtime: Runtime, sellers: int = 3, platforms: Sequence[str] | None = None
 ) -> list[Connection]:
