@@ -8,6 +8,7 @@ runner's ``GrowthAnalyzer`` (PostgreSQL statistics as the tables grow) when the 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +35,10 @@ try:  # the runner's ANALYZE-as-tables-grow (PostgreSQL), where this version has
     from warehouse.maintenance import GrowthAnalyzer
 except ImportError:  # pragma: no cover - older trees
     GrowthAnalyzer = None  # type: ignore[assignment,misc]
+
+# ``run``: one analyzer per sync run, as ``scheduler/runner.py`` does; ``process``: one for the
+# whole load (counts every run's rows), to compare the two policies
+ANALYZE_PER = os.environ.get("SELLERHUB_BENCH_ANALYZE_PER", "run")
 
 PLATFORM = "stripe"
 TENANT = "bench-tenant"
@@ -127,7 +132,7 @@ def load(
             state=StreamStateUpdate(cursor=cursor_of(page), pending=None),
         )
         if GrowthAnalyzer is not None:  # as the runner does after each page
-            key = (page.account, page.stream)
+            key = (page.account, page.stream) if ANALYZE_PER == "run" else ("", "")
             analyzer = analyzers.setdefault(key, GrowthAnalyzer(engine))
             analyzer.add(outcome.raw_inserted + outcome.rows_inserted)
         count += len(page.records)
