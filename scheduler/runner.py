@@ -108,6 +108,8 @@ class SyncRunner:
         self._clients = clients
         self._contexts = contexts
         self._clock = clock
+        # one for every run of this runner: statistics follow the tables, not each run
+        self._analyzer = GrowthAnalyzer(engine)
 
     # ------------------------------------------------------------------ connections
 
@@ -239,8 +241,6 @@ class SyncRunner:
             base[stream.marketplace_param] = ",".join(connection.marketplace_ids)
         cursor, pending = await asyncio.to_thread(self._load_state, connection.id, stream.name)
 
-        analyzer = GrowthAnalyzer(self._engine)
-
         async def commit(page: Page, state: StreamStateUpdate) -> None:
             mapped, quarantined = self._map_page(connector, stream, page, context)
             outcome = await asyncio.to_thread(
@@ -254,7 +254,9 @@ class SyncRunner:
                 quarantined=quarantined,
                 state=state,
             )
-            await asyncio.to_thread(analyzer.add, outcome.raw_inserted + outcome.rows_inserted)
+            await asyncio.to_thread(
+                self._analyzer.add, outcome.raw_inserted + outcome.rows_inserted
+            )
             if on_page is not None:
                 on_page(stream.name, len(page.records))
 
