@@ -8,20 +8,25 @@ changed.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from enum import Enum
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Table, and_, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from normalizer.schema import CanonicalRecord
+from normalizer.schema import ENTITY_MODELS, CanonicalRecord
+from warehouse.driver_rows import Dialect, executemany
 from warehouse.engine import write_transaction
+from warehouse.fingerprints import (
+    canonical_content,
+    content_hash,
+    content_text,
+    payload_text,
+    text_hash,
+)
 from warehouse.metrics import mark_dirty
 from warehouse.tables import (
     CANONICAL_TABLES,
@@ -89,62 +94,6 @@ def _table(model: Any) -> Table:
     return table_of(model)
 
 
-def canonical_content(record: CanonicalRecord) -> dict[str, Any]:
-    """The record's fields as JSON-ready values (decimals as exact strings, times RFC 3339)."""
-    content: dict[str, Any] = {}
-    for name, value in record.model_dump().items():
-        content[name] = _json_value(value)
-    return content
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
-
-
-def content_hash(content: Mapping[str, Any]) -> str:
-    """Hash of the canonical content; ``10.0`` and ``10.00`` are the same amount."""
-    normalized = {
-        key: _normalize_number_text(value) if isinstance(value, str) else value
-        for key, value in content.items()
-    }
-    return _digest(normalized)
-
-
-def _digest(value: Any) -> str:
-    """SHA-256 of a canonical JSON text. The C encoder of the standard library, with decimals
-    as their exact text: hashing does not need them as JSON numbers (storage does)."""
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=_hash_default)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _hash_default(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return "d:" + str(value)
-    raise TypeError(f"cannot hash a {type(value).__name__}")
-
-
-def _normalize_number_text(value: str) -> str:
-    try:
-        number = Decimal(value)
-    except ArithmeticError:
-        return value
-    if not number.is_finite() or not value.replace(".", "", 1).lstrip("-").isdigit():
-        return value
-    return format(number.normalize(), "f")
-
-
-def payload_hash(payload: Mapping[str, Any]) -> str:
-    return _digest(payload)
-
-
 def write_page(
     engine: Engine,
     *,
@@ -160,13 +109,20 @@ def write_page(
     """Commit one page in one transaction and return what changed."""
     now = fetched_at or utcnow()
     outcome = PageOutcome()
+    # serialized and hashed before the transaction: no lock is held for this CPU work
+    payloads: dict[tuple[str, str], str] = {}
+    keys: list[tuple[str, str]] = []
+    for record in records:
+        stored = payload_text(record.payload)
+        key = (record.external_id, text_hash(stored))
+        payloads[key] = stored.decode()
+        keys.append(key)
     with write_transaction(engine) as conn:
         lock_stream(conn, scope.connection_id, stream)
-        hashes = [payload_hash(record.payload) for record in records]
-        raw_ids = _write_raw(conn, scope, stream, run_id, records, hashes, now, outcome)
+        raw_ids = _write_raw(conn, scope, stream, run_id, payloads, now, outcome)
         by_entity: dict[str, dict[str, tuple[CanonicalRecord, int | None]]] = {}
-        for record, digest in zip(records, hashes, strict=True):
-            raw_id = raw_ids[(record.external_id, digest)]
+        for record, key in zip(records, keys, strict=True):
+            raw_id = raw_ids[key]
             for canonical in record.canonical:
                 # the last occurrence in a page wins (a page may repeat an id)
                 by_entity.setdefault(canonical.entity, {})[canonical.external_id] = (
@@ -208,56 +164,64 @@ def lock_stream(conn: Connection, connection_id: str, stream: str) -> None:
         )
 
 
+RAW_COLUMNS = (
+    "id", "connection_id", "stream", "external_id", "payload", "payload_hash", "fetched_at",
+    "run_id",
+)  # fmt: skip
+
+
 def _write_raw(
     conn: Connection,
     scope: ConnectionScope,
     stream: str,
     run_id: int,
-    records: Sequence[MappedRecord],
-    hashes: Sequence[str],
+    payloads: Mapping[tuple[str, str], str],
     now: datetime,
     outcome: PageOutcome,
 ) -> dict[tuple[str, str], int]:
-    raw = _table(RawRecord)
-    wanted = {(r.external_id, h): r for r, h in zip(records, hashes, strict=True)}
+    """Ids of the page's raw rows: existing ones looked up, missing ones inserted with ids
+    allocated up front (no ``RETURNING`` round trip per row)."""
+    dialect = Dialect.of(conn)
     ids: dict[tuple[str, str], int] = {}
-    external_ids = sorted({key[0] for key in wanted})
+    external_ids = sorted({key[0] for key in payloads})
+    marker = dialect.marker
     for chunk in _chunks(external_ids, 500):
-        rows = conn.execute(
-            select(raw.c.id, raw.c.external_id, raw.c.payload_hash).where(
-                raw.c.connection_id == scope.connection_id,
-                raw.c.stream == stream,
-                raw.c.external_id.in_(chunk),
-            )
+        rows = conn.exec_driver_sql(
+            f"SELECT id, external_id, payload_hash FROM raw_records WHERE connection_id = {marker}"  # noqa: S608
+            f" AND stream = {marker} AND external_id IN ({dialect.in_list(len(chunk))})",
+            (scope.connection_id, stream, *chunk),
         )
-        for row in rows:
-            key = (row.external_id, row.payload_hash)
-            if key in wanted:
-                ids[key] = row.id
-    missing = sorted(key for key in wanted if key not in ids)
-    if missing:
-        values = [
-            {
-                "connection_id": scope.connection_id,
-                "stream": stream,
-                "external_id": key[0],
-                "payload": dict(wanted[key].payload),
-                "payload_hash": key[1],
-                "fetched_at": now,
-                "run_id": run_id,
-            }
-            for key in missing
-        ]
-        result = conn.execute(
-            insert(raw).returning(
-                raw.c.id, raw.c.external_id, raw.c.payload_hash, sort_by_parameter_order=True
-            ),
-            values,
+        for row_id, external_id, digest in rows:
+            if (external_id, digest) in payloads:
+                ids[(external_id, digest)] = row_id
+    missing = sorted(key for key in payloads if key not in ids)
+    if not missing:
+        return ids
+    fetched_at = dialect.time(now)
+    new_ids = _allocate_ids(conn, "raw_records", len(missing))
+    rows_to_insert = []
+    for row_id, key in zip(new_ids, missing, strict=True):
+        ids[key] = row_id
+        rows_to_insert.append(
+            (row_id, scope.connection_id, stream, key[0], payloads[key], key[1], fetched_at, run_id)
         )
-        for row in result:
-            ids[(row.external_id, row.payload_hash)] = row.id
-        outcome.raw_inserted += len(missing)
+    executemany(conn, dialect.insert_sql(_table(RawRecord), RAW_COLUMNS), rows_to_insert)
+    outcome.raw_inserted += len(missing)
     return ids
+
+
+def _allocate_ids(conn: Connection, table: str, count: int) -> list[int]:
+    """``count`` fresh primary keys of ``table``. On SQLite the caller holds the write lock
+    (``BEGIN IMMEDIATE``), so the ids after ``MAX(id)`` are ours; on PostgreSQL they come from
+    the column's sequence."""
+    if conn.dialect.name == "sqlite":
+        top = conn.exec_driver_sql(f"SELECT COALESCE(MAX(id), 0) FROM {table}").scalar_one()  # noqa: S608
+        return list(range(int(top) + 1, int(top) + 1 + count))
+    rows = conn.exec_driver_sql(
+        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        (table, count),
+    )
+    return sorted(int(row[0]) for row in rows)
 
 
 def upsert_canonical(
@@ -284,6 +248,38 @@ def upsert_canonical(
     return changes
 
 
+@dataclass(frozen=True)
+class _Current:
+    id: int
+    version: int
+    content_hash: str
+
+
+def _current_rows(
+    conn: Connection, dialect: Dialect, table: Table, connection_id: str, keys: Sequence[str]
+) -> dict[str, _Current]:
+    found: dict[str, _Current] = {}
+    for chunk in _chunks(keys, 500):
+        rows = conn.exec_driver_sql(
+            f"SELECT id, external_id, version, content_hash FROM {table.name} "  # noqa: S608
+            f"WHERE connection_id = {dialect.marker} "
+            f"AND external_id IN ({dialect.in_list(len(chunk))})",
+            (connection_id, *chunk),
+        )
+        for row_id, external_id, version, digest in rows:
+            found[external_id] = _Current(int(row_id), int(version), digest)
+    return found
+
+
+def _rows_before(conn: Connection, table: Table, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """The full typed rows about to change (what the metrics hook compares with)."""
+    before: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(ids, 500):
+        for row in conn.execute(select(table).where(table.c.id.in_(chunk))):
+            before[row.id] = dict(row._mapping)
+    return before
+
+
 def _upsert_entity(
     conn: Connection,
     scope: ConnectionScope,
@@ -294,22 +290,18 @@ def _upsert_entity(
     now: datetime,
     outcome: PageOutcome,
 ) -> list[RowChange]:
-    table = _table(CANONICAL_TABLES[entity])
-    versions = _table(CanonicalVersion)
+    dialect = Dialect.of(conn)
+    plan = entity_plan(entity, dialect)
     keys = sorted(records)
-    existing: dict[str, Any] = {}
-    for chunk in _chunks(keys, 500):
-        for row in conn.execute(
-            select(table).where(
-                table.c.connection_id == scope.connection_id, table.c.external_id.in_(chunk)
-            )
-        ):
-            existing[row.external_id] = row
+    existing = _current_rows(conn, dialect, plan.table, scope.connection_id, keys)
+    now_value = dialect.time(now)
+    owner = (scope.tenant_id, scope.seller_id, scope.connection_id, scope.platform, now_value)
 
-    new_rows: list[dict[str, Any]] = []
-    changed: list[tuple[Any, dict[str, Any]]] = []
-    version_rows: list[dict[str, Any]] = []
-    changes: list[RowChange] = []
+    new_rows: list[tuple[Any, ...]] = []
+    updated_rows: list[tuple[Any, ...]] = []
+    version_rows: list[tuple[Any, ...]] = []
+    closed_versions: list[tuple[Any, ...]] = []
+    changed: list[tuple[str, _Current | None, Mapping[str, Any]]] = []
     for key in keys:
         record, raw_id = records[key]
         content = canonical_content(record)
@@ -319,75 +311,93 @@ def _upsert_entity(
             outcome.rows_unchanged += 1
             continue
         version = 1 if current is None else current.version + 1
-        values = {
-            **_row_values(record),
-            "raw_id": raw_id,
-            "mapping_version": mapping_version,
-            "recorded_at": now,
-            "version": version,
-            "content_hash": digest,
-        }
-        version_rows.append(
-            {
-                "entity": entity,
-                "connection_id": scope.connection_id,
-                "external_id": key,
-                "version": version,
-                "content_hash": digest,
-                "content": content,
-                "raw_id": raw_id,
-                "run_id": run_id,
-                "mapping_version": mapping_version,
-                "valid_from": now,
-                "valid_to": None,
-            }
-        )
-        changes.append(
-            RowChange(entity, key, None if current is None else dict(current._mapping), values)
-        )
+        fields = plan.field_values(record)
+        lineage = (raw_id, mapping_version, now_value, version, digest)
         if current is None:
-            new_rows.append(
-                {
-                    **values,
-                    "tenant_id": scope.tenant_id,
-                    "seller_id": scope.seller_id,
-                    "connection_id": scope.connection_id,
-                    "platform": scope.platform,
-                    "first_seen_at": now,
-                }
-            )
+            new_rows.append((*owner, *lineage, *fields))
         else:
-            changed.append((current, values))
+            updated_rows.append((*lineage, *fields, current.id))
+            closed_versions.append((now_value, entity, scope.connection_id, key))
+        version_rows.append(
+            (entity, scope.connection_id, key, version, digest, content_text(content).decode(),
+             raw_id, run_id, mapping_version, now_value, None)
+        )  # fmt: skip
+        changed.append((key, current, record.__dict__))
 
-    if new_rows:
-        conn.execute(insert(table), new_rows)
-        outcome.rows_inserted += len(new_rows)
-    for current, values in changed:
-        conn.execute(update(table).where(table.c.id == current.id).values(**values))
-        conn.execute(
-            update(versions)
-            .where(
-                and_(
-                    versions.c.entity == entity,
-                    versions.c.connection_id == scope.connection_id,
-                    versions.c.external_id == values["external_id"],
-                    versions.c.valid_to.is_(None),
-                )
-            )
-            .values(valid_to=now)
-        )
-    outcome.rows_updated += len(changed)
-    if version_rows:
-        conn.execute(insert(versions), version_rows)
+    before = _rows_before(conn, plan.table, [c.id for _, c, _ in changed if c is not None])
+    executemany(conn, plan.insert_sql, new_rows)
+    executemany(conn, plan.update_sql, updated_rows)
+    executemany(conn, _close_version_sql(dialect), closed_versions)
+    executemany(conn, _version_insert_sql(dialect), version_rows)
+    outcome.rows_inserted += len(new_rows)
+    outcome.rows_updated += len(updated_rows)
     outcome.by_entity[entity] = outcome.by_entity.get(entity, 0) + len(records)
-    return changes
+    return [
+        RowChange(entity, key, None if current is None else before[current.id], after)
+        for key, current, after in changed
+    ]
 
 
-def _row_values(record: CanonicalRecord) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, value in record.model_dump().items():
-        values[name] = value.value if isinstance(value, Enum) else value
-    return values
+_AS_IS = frozenset({str, int, bool, type(None)})
+OWNER_COLUMNS = ("tenant_id", "seller_id", "connection_id", "platform", "first_seen_at")
+LINEAGE_COLUMNS = ("raw_id", "mapping_version", "recorded_at", "version", "content_hash")
+VERSION_COLUMNS = (
+    "entity", "connection_id", "external_id", "version", "content_hash", "content", "raw_id",
+    "run_id", "mapping_version", "valid_from", "valid_to",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EntityPlan:
+    """How one entity's records become driver rows: its schema fields, each with the adapter
+    of its column, and the statements that use them."""
+
+    table: Table
+    fields: tuple[tuple[str, Callable[[Any], Any]], ...]
+    insert_sql: str
+    update_sql: str
+
+    def field_values(self, record: CanonicalRecord) -> tuple[Any, ...]:
+        """Strings, integers and nulls go as they are; decimals, times, dates and enums
+        through their column's adapter."""
+        values = record.__dict__
+        return tuple(
+            [
+                value if (value := values[name]).__class__ in _AS_IS else adapt(value)
+                for name, adapt in self.fields
+            ]
+        )
+
+
+@cache
+def entity_plan(entity: str, dialect: Dialect) -> EntityPlan:
+    table = _table(CANONICAL_TABLES[entity])
+    field_names = tuple(ENTITY_MODELS[entity].model_fields)
+    expected = {c.name for c in table.columns} - {"id"}
+    declared = set(OWNER_COLUMNS) | set(LINEAGE_COLUMNS) | set(field_names)
+    if declared != expected:  # a schema change that forgot the table (or the reverse)
+        raise RuntimeError(f"{entity}: columns {sorted(expected ^ declared)} do not match")
+    fields = tuple((name, dialect.adapter(table.c[name])) for name in field_names)
+    marker = dialect.marker
+    assignments = ", ".join(f"{name} = {marker}" for name in (*LINEAGE_COLUMNS, *field_names))
+    return EntityPlan(
+        table=table,
+        fields=fields,
+        insert_sql=dialect.insert_sql(table, (*OWNER_COLUMNS, *LINEAGE_COLUMNS, *field_names)),
+        update_sql=f"UPDATE {table.name} SET {assignments} WHERE id = {marker}",  # noqa: S608
+    )
+
+
+def _close_version_sql(dialect: Dialect) -> str:
+    m = dialect.marker
+    return (
+        f"UPDATE canonical_versions SET valid_to = {m} WHERE entity = {m} AND connection_id = {m}"  # noqa: S608
+        f" AND external_id = {m} AND valid_to IS NULL"
+    )
+
+
+def _version_insert_sql(dialect: Dialect) -> str:
+    return dialect.insert_sql(_table(CanonicalVersion), VERSION_COLUMNS)
 
 
 def _write_quarantine(
@@ -446,6 +456,9 @@ def save_state(
     )
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+T = TypeVar("T")
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -1,0 +1,124 @@
+"""The stored text and the hash of a raw payload and of a canonical record's content.
+
+A raw payload is serialized once (msgspec, keys sorted, decimals as the exact JSON numbers the
+platform sent); the same bytes go to the ``payload`` column and into ``payload_hash``.
+
+A canonical record's content (``canonical_content``) is every schema field as a JSON-ready
+value: decimals as exact strings, times RFC 3339 with ``Z``, dates ISO, enums by value. Its hash
+(``content_hash``) treats ``10.0`` and ``10.00`` as the same amount. The hash is the one the
+warehouse has always stored (SHA-256 of the standard library's sorted compact JSON of the
+normalized content), so an upgrade adds no versions to rows whose content did not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from functools import cache
+from typing import Any
+
+import msgspec
+
+from normalizer.schema import CanonicalRecord
+
+_PAYLOAD_ENCODER = msgspec.json.Encoder(order="sorted", decimal_format="number")
+_CONTENT_ENCODER = msgspec.json.Encoder(order="sorted")
+_HASH_ENCODER = _CONTENT_ENCODER
+
+
+def payload_text(payload: Mapping[str, Any]) -> bytes:
+    """The stored JSON of a raw payload (UTF-8, sorted keys, exact decimal numbers)."""
+    return _PAYLOAD_ENCODER.encode(payload)
+
+
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    return hashlib.sha256(payload_text(payload)).hexdigest()
+
+
+def text_hash(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
+
+
+def content_text(content: Mapping[str, Any]) -> bytes:
+    """The stored JSON of a canonical content (``canonical_versions.content``)."""
+    return _CONTENT_ENCODER.encode(content)
+
+
+# ---------------------------------------------------------------------- canonical content
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+@cache
+def _field_names(model: type[CanonicalRecord]) -> tuple[str, ...]:
+    return tuple(model.model_fields)
+
+
+_AS_IS = frozenset({str, int, bool, type(None)})
+
+
+def canonical_content(record: CanonicalRecord) -> dict[str, Any]:
+    """The record's fields as JSON-ready values (decimals as exact strings, times RFC 3339)."""
+    values = record.__dict__
+    content: dict[str, Any] = {}
+    for name in _field_names(type(record)):
+        value = values[name]
+        content[name] = value if value.__class__ in _AS_IS else _plain(value)
+    return content
+
+
+def content_hash(content: Mapping[str, Any]) -> str:
+    """Hash of the canonical content; ``10.0`` and ``10.00`` are the same amount.
+
+    The hashed text is the standard library's ``json.dumps(sort_keys=True)`` of the content with
+    number-like strings normalized. msgspec writes the same bytes whenever the text needs no
+    escapes (ASCII without backslashes or DEL); anything else goes through ``json.dumps``.
+    """
+    normalized: dict[str, Any] = {}
+    plain = True
+    for key, value in content.items():
+        if isinstance(value, str):
+            value = _normalize_number_text(value)
+        elif value.__class__ not in _AS_IS:
+            plain = False
+        normalized[key] = value
+    if plain:
+        text = _HASH_ENCODER.encode(normalized)
+        if text.isascii() and b"\\" not in text and b"\x7f" not in text:
+            return hashlib.sha256(text).hexdigest()
+    dumped = json.dumps(normalized, sort_keys=True, separators=(",", ":"), default=_hash_default)
+    return hashlib.sha256(dumped.encode()).hexdigest()
+
+
+def _hash_default(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return "d:" + str(value)
+    raise TypeError(f"cannot hash a {type(value).__name__}")
+
+
+def _normalize_number_text(value: str) -> str:
+    """A plain decimal number's text without trailing zeros (``"10.50"`` -> ``"10.5"``); any
+    other string as it is. The shape test comes first: most strings are not numbers."""
+    if not value.replace(".", "", 1).lstrip("-").isdigit():
+        return value
+    try:
+        number = Decimal(value)
+    except ArithmeticError:
+        return value
+    if not number.is_finite():
+        return value
+    return format(number.normalize(), "f")
