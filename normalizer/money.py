@@ -61,8 +61,30 @@ STRIPE_THREE_DECIMAL: Final[frozenset[str]] = frozenset({"BHD", "JOD", "KWD", "O
 _DECIMAL_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$")
 
 
+# Known codes by the exact text a platform sent ("usd", "USD", " eur"): a cache of successes.
+_KNOWN_TEXT: dict[str, str] = {}
+_KNOWN_TEXT_LIMIT = 4096
+
+# Stripe's exponent of every ISO 4217 code we know (see ``stripe_minor_unit_exponent``).
+_STRIPE_EXPONENTS: Final[dict[str, int]] = {
+    code: 0 if code in STRIPE_ZERO_DECIMAL else 3 if code in STRIPE_THREE_DECIMAL else 2
+    for code in ISO_4217_EXPONENTS
+}
+
+
 def normalize_currency(value: object, field: str = "currency") -> str:
     """An ISO 4217 code from a platform (any case) -> upper-case code we know."""
+    if type(value) is str:
+        known = _KNOWN_TEXT.get(value)
+        if known is not None:
+            return known
+    code = _normalize_currency(value, field)
+    if len(_KNOWN_TEXT) < _KNOWN_TEXT_LIMIT and type(value) is str:
+        _KNOWN_TEXT[value] = code
+    return code
+
+
+def _normalize_currency(value: object, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise MappingError(f"{field}: missing currency code")
     code = value.strip().upper()
@@ -78,12 +100,7 @@ def minor_unit_exponent(currency: str) -> int:
 
 def stripe_minor_unit_exponent(currency: str) -> int:
     """Stripe's exponent for ``currency`` (see the special cases above)."""
-    code = normalize_currency(currency)
-    if code in STRIPE_ZERO_DECIMAL:
-        return 0
-    if code in STRIPE_THREE_DECIMAL:
-        return 3
-    return 2
+    return _STRIPE_EXPONENTS[normalize_currency(currency)]
 
 
 def parse_amount(value: str | int | Decimal | object, field: str = "amount") -> Decimal:
@@ -113,6 +130,8 @@ def parse_amount(value: str | int | Decimal | object, field: str = "amount") -> 
 
 def _minor_integer(value: object, field: str) -> int:
     """An integer count of minor units (int, or an integral Decimal such as ``5300.0``)."""
+    if type(value) is int:
+        return value
     if isinstance(value, (bool, float)):
         raise MappingError(f"{field}: minor units must be an integer, got {type(value).__name__}")
     if isinstance(value, int):
@@ -141,4 +160,9 @@ def from_stripe_minor_units(
     amount: int | Decimal | object, currency: str, field: str = "amount"
 ) -> Decimal:
     """Stripe integer amount -> Decimal with Stripe's exponent (JPY 500 -> 500, USD 500 -> 5.00)."""
-    return _scale(_minor_integer(amount, field), stripe_minor_unit_exponent(currency))
+    minor = _minor_integer(amount, field)
+    # ``currency`` is usually a code normalize_currency returned: skip normalizing it again.
+    exponent = _STRIPE_EXPONENTS.get(currency) if type(currency) is str else None
+    if exponent is None:
+        exponent = stripe_minor_unit_exponent(currency)
+    return _scale(minor, exponent)

@@ -20,7 +20,7 @@ import functools
 import hashlib
 import hmac
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,15 +37,44 @@ def is_buyer_key(value: str) -> bool:
 
 def buyer_key(ctx: MappingContext, identifier: str) -> str:
     """Keyed hash of a buyer identifier; e-mails are compared case-insensitively."""
+    return _hash_identifier(_keyed_sha256(ctx.buyer_hash_key), identifier)
+
+
+def _hash_identifier(keyed: _KeyedSha256, identifier: str) -> str:
     value = identifier.strip()
     if not value:
         raise MappingError("buyer identifier: empty")
-    if is_buyer_key(value):
+    if value.startswith("bk_") and is_buyer_key(value):
         return value
     if "@" in value:
         value = value.lower()
-    digest = hmac.new(ctx.buyer_hash_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
-    return "bk_" + digest
+    return "bk_" + keyed.hexdigest(value.encode("utf-8"))
+
+
+class _KeyedSha256:
+    """HMAC-SHA256 keyed once (the standard library's ``hmac``); each value copies the keyed
+    state instead of hashing the key again."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, key: bytes) -> None:
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+
+    def hexdigest(self, message: bytes) -> str:
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.hexdigest()
+
+
+def _keyed_sha256(key: bytes) -> _KeyedSha256:
+    if type(key) is bytes:
+        return _cached_keyed_sha256(key)
+    return _KeyedSha256(key)  # not hashable for the cache (bytearray); hmac checks the type
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_keyed_sha256(key: bytes) -> _KeyedSha256:
+    return _KeyedSha256(key)
 
 
 @dataclass(frozen=True)
@@ -178,67 +207,214 @@ def redaction_rules(platform: str, stream: str) -> RedactionRules:
     return streams[stream]
 
 
+# ------------------------------------------------------------------ compiled redaction paths
+#
+# Each RedactionRules is compiled once into a tree of parsed segments, grouped per object by
+# what they do (shared prefixes are walked once; an absent ``source`` skips its 30 paths in one
+# look-up). The walk copies on write: an object or list is copied only when something below it
+# changes, so the record handed to ``redact`` is never modified and everything no path changes
+# is shared with it. Every place a path reaches is reached by that path only (``_compile``
+# refuses tables where the order paths are applied in would matter), so one pass is enough.
+
 _SEGMENT = re.compile(r"^(?P<name>[^\[\]]+)(?:\[(?:(?P<key>[^=\]]+)=(?P<value>[^\]]*))?\])?$")
 
+_DROP, _KEY = 0, 1  # what happens where a path ends
 
-def _walk(node: Any, segments: list[str], apply: Callable[[dict[str, Any], str], None]) -> None:
-    """Call ``apply(parent, key)`` for every place the path reaches (only where the key exists).
+_Tree = dict[str, "_Tree | int"]  # segment -> the paths below it, or the action where one ends
 
-    Copy on write: every container the walk descends into is replaced, in its (already copied)
-    parent, by a shallow copy before anything below it changes. The record handed to
-    :func:`redact` is never modified, and the parts no path reaches are shared, not copied
-    (a deep copy of every record was half the cost of loading a page).
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """The paths below one object, grouped by what they do with the key they reach."""
+
+    drops: tuple[str, ...] = ()  # set to None
+    keys: tuple[str, ...] = ()  # replaced by the buyer key
+    objects: tuple[tuple[str, _Node], ...] = ()  # paths going on inside an object
+    lists: tuple[_Each, ...] = ()  # paths going on inside (some) elements of a list
+    every: _Node | int | None = None  # ``*``: the paths inside every value, or its action
+
+
+@dataclass(frozen=True, slots=True)
+class _Each:
+    """``name[]`` (every element) or ``name[match_key=match_value]``, then the paths ``below``."""
+
+    name: str
+    below: _Node
+    match_key: str | None
+    match_value: str | None
+
+
+_EMPTY = _Node()
+_COMPILED: dict[int, tuple[RedactionRules, _Node]] = {}
+
+
+def _compiled(rules: RedactionRules) -> _Node:
+    """``rules`` compiled once (by identity: a look-up here costs less than hashing the rules)."""
+    entry = _COMPILED.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        if len(_COMPILED) >= 256:  # pragma: no cover - only the tables' rules come here
+            _COMPILED.clear()
+        entry = _COMPILED[id(rules)] = (rules, _compile(rules))
+    return entry[1]
+
+
+def _compile(rules: RedactionRules) -> _Node:
+    """The paths as one tree; ValueError for a table whose result would depend on the order its
+    paths are applied in (a path ending where another goes on, ``*`` next to a named key, ...).
     """
-    if not segments or not isinstance(node, dict):
-        return
-    head, rest = segments[0], segments[1:]
-    if head == "*":
-        targets = list(node)
-    else:
-        match = _SEGMENT.match(head)
-        if match is None:  # pragma: no cover - the tables are ours
-            raise ValueError(f"bad redaction path segment {head!r}")
+    tree: _Tree = {}
+    for action, paths in ((_DROP, rules.drop), (_KEY, rules.key)):
+        for path in paths:
+            _insert(tree, path, action)
+    node = _freeze(tree)
+    return _EMPTY if node == _EMPTY else node
+
+
+def _insert(tree: _Tree, path: str, action: int) -> None:
+    *parents, last = path.split(".")
+    node = tree
+    for segment in parents:
+        child = node.setdefault(segment, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"redaction path {path!r} goes on where another one ends")
+        node = child
+    if node.setdefault(last, action) != action:
+        raise ValueError(f"redaction path {path!r} ends where another one goes on or differs")
+
+
+def _freeze(tree: _Tree) -> _Node:
+    if "*" in tree:
+        if len(tree) > 1:
+            raise ValueError(f"redaction paths: '*' next to named keys {sorted(tree)}")
+        below = tree["*"]
+        return _Node(every=below if isinstance(below, int) else _freeze(below))
+    drops: list[str] = []
+    keys: list[str] = []
+    objects: list[tuple[str, _Node]] = []
+    lists: list[_Each] = []
+    for segment, below in tree.items():
+        match = _SEGMENT.match(segment)
+        if match is None:
+            raise ValueError(f"bad redaction path segment {segment!r}")
         name = match["name"]
-        if name not in node:
-            return
-        if "[" in head:
-            items = node[name]
-            if isinstance(items, list):
-                copied_items = [dict(item) if isinstance(item, dict) else item for item in items]
-                node[name] = copied_items
-                for item in copied_items:
-                    wanted = match["key"] is None or (
-                        isinstance(item, dict) and item.get(match["key"]) == match["value"]
-                    )
-                    if wanted:
-                        _walk(item, rest, apply)
-            return
-        targets = [name]
-    for name in targets:
-        if rest:
-            child = node[name]
-            if isinstance(child, dict):
-                child = node[name] = dict(child)
-            _walk(child, rest, apply)
+        if "[" in segment:
+            if isinstance(below, int):
+                raise ValueError(f"redaction path ends in a list segment {segment!r}")
+            lists.append(_each(name, _freeze(below), match["key"], match["value"]))
+        elif isinstance(below, int):
+            (drops if below == _DROP else keys).append(name)
         else:
-            apply(node, name)
+            objects.append((name, _freeze(below)))
+    node = _Node(tuple(drops), tuple(keys), tuple(objects), tuple(lists))
+    if len(set(_names(node))) != len(_names(node)):
+        raise ValueError(f"redaction paths: one key reached in two ways {sorted(tree)}")
+    return node
 
 
-def _drop(parent: dict[str, Any], key: str) -> None:
-    parent[key] = None
+def _each(name: str, below: _Node, match_key: str | None, match_value: str | None) -> _Each:
+    if match_key is not None and (below.every is not None or match_key in _names(below)):
+        raise ValueError(f"redaction path below {name}[{match_key}=...] changes {match_key!r}")
+    return _Each(name, below, match_key, match_value)
 
 
-def _keyer(ctx: MappingContext) -> Callable[[dict[str, Any], str], None]:
-    def replace(parent: dict[str, Any], key: str) -> None:
-        value = parent[key]
-        if isinstance(value, str) and value.strip():
-            parent[key] = buyer_key(ctx, value)
-        elif isinstance(value, dict) and isinstance(value.get("id"), str) and value["id"].strip():
-            parent[key] = buyer_key(ctx, value["id"])  # an expanded object: keep only the key
-        elif value is not None:
-            parent[key] = None
+def _names(node: _Node) -> list[str]:
+    return [
+        *node.drops,
+        *node.keys,
+        *(name for name, _ in node.objects),
+        *(e.name for e in node.lists),
+    ]
 
-    return replace
+
+class _Keyer:
+    """The buyer keys of one record. The identifier hashed last is remembered: a charge's
+    e-mail is often both ``receipt_email`` and ``billing_details.email``."""
+
+    __slots__ = ("_ctx", "_identifier", "_key")
+
+    def __init__(self, ctx: MappingContext) -> None:
+        self._ctx = ctx
+        self._identifier: str | None = None  # the identifier hashed last, and its key
+        self._key = ""
+
+    def replace(self, value: Any) -> Any:
+        """What a ``key`` path leaves where ``value`` was (None stays None)."""
+        if isinstance(value, str):
+            identifier = value
+        elif isinstance(value, dict) and isinstance(value.get("id"), str):
+            identifier = value["id"]  # an expanded object: keep only the key
+        else:
+            return None
+        if not identifier.strip():
+            return None
+        if identifier != self._identifier:
+            self._key = buyer_key(self._ctx, identifier)
+            self._identifier = identifier
+        return self._key
+
+
+def _redact_object(obj: dict[str, Any], node: _Node, keyer: _Keyer) -> dict[str, Any] | None:
+    """The redacted copy of ``obj``, or None when no path changes anything in it.
+
+    (Written out flat: this loop is the cost of ``redact``.)"""
+    copied: dict[str, Any] | None = None
+    for name in node.drops:
+        if obj.get(name) is not None:
+            if copied is None:
+                copied = dict(obj)
+            copied[name] = None
+    for name in node.keys:
+        value = obj.get(name)
+        if value is not None and (new := keyer.replace(value)) is not value:
+            if copied is None:
+                copied = dict(obj)
+            copied[name] = new
+    for name, below in node.objects:
+        value = obj.get(name)
+        if isinstance(value, dict) and (new := _redact_object(value, below, keyer)) is not None:
+            if copied is None:
+                copied = dict(obj)
+            copied[name] = new
+    for each in node.lists:
+        value = obj.get(each.name)
+        if isinstance(value, list) and (new := _redact_list(value, each, keyer)) is not None:
+            if copied is None:
+                copied = dict(obj)
+            copied[each.name] = new
+    if node.every is not None:
+        return _redact_every(obj, node.every, keyer)  # ``*`` has no named siblings
+    return copied
+
+
+def _redact_every(obj: dict[str, Any], every: _Node | int, keyer: _Keyer) -> dict[str, Any] | None:
+    copied: dict[str, Any] | None = None
+    for name, value in obj.items():
+        if isinstance(every, _Node):
+            if not isinstance(value, dict):
+                continue
+            new = _redact_object(value, every, keyer)
+            if new is None:
+                continue
+        else:
+            new = None if every == _DROP else keyer.replace(value)
+        if new is not value:
+            if copied is None:
+                copied = dict(obj)
+            copied[name] = new
+    return copied
+
+
+def _redact_list(items: list[Any], each: _Each, keyer: _Keyer) -> list[Any] | None:
+    copied: list[Any] | None = None
+    match_key, match_value, below = each.match_key, each.match_value, each.below
+    for index, item in enumerate(items):
+        if isinstance(item, dict) and (match_key is None or item.get(match_key) == match_value):
+            new = _redact_object(item, below, keyer)
+            if new is not None:
+                if copied is None:
+                    copied = list(items)
+                copied[index] = new
+    return copied
 
 
 def redact(
@@ -246,22 +422,12 @@ def redact(
 ) -> dict[str, Any]:
     """A copy of ``record`` for storage, with the buyer's personal data removed.
 
-    The copy shares the parts no redaction path reaches with ``record``: treat both as
+    The copy shares the parts no redaction path changes with ``record``: treat both as
     read-only JSON (the runner serializes the copy and never changes either)."""
-    rules = redaction_rules(platform, stream)
-    copied: dict[str, Any] = dict(record)
-    for path in rules.drop:
-        _walk(copied, _segments(path), _drop)
-    replace = _keyer(ctx)
-    for path in rules.key:
-        _walk(copied, _segments(path), replace)
-    return copied
-
-
-@functools.lru_cache(maxsize=1024)
-def _split(path: str) -> tuple[str, ...]:
-    return tuple(path.split("."))
-
-
-def _segments(path: str) -> list[str]:
-    return list(_split(path))
+    node = _compiled(redaction_rules(platform, stream))
+    source = record if isinstance(record, dict) else dict(record)
+    if node is not _EMPTY:
+        copied = _redact_object(source, node, _Keyer(ctx))
+        if copied is not None:
+            return copied
+    return dict(source)

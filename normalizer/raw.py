@@ -19,16 +19,31 @@ _COUNTRY = re.compile(r"^[A-Z]{2}$")
 
 
 def ensure_record(raw: object) -> Mapping[str, Any]:
+    if type(raw) is dict:  # the usual case, without the slower ABC check
+        return raw
     if not isinstance(raw, Mapping):
         raise MappingError(f"record: expected a JSON object, got {type(raw).__name__}")
     return raw
 
 
+_SPLIT_PATHS: dict[str, tuple[str, ...]] = {}
+
+
+def _steps(path: str) -> tuple[str, ...]:
+    """``path.split(".")``, remembered: mappings use a few dozen fixed paths."""
+    steps = _SPLIT_PATHS.get(path)
+    if steps is None:
+        steps = tuple(path.split("."))
+        if len(_SPLIT_PATHS) < 4096:
+            _SPLIT_PATHS[path] = steps
+    return steps
+
+
 def get(raw: Mapping[str, Any], path: str) -> Any:
     """The value at a dotted path, or None when any step is missing or not an object."""
     node: Any = raw
-    for key in path.split("."):
-        if not isinstance(node, Mapping):
+    for key in _steps(path):
+        if type(node) is not dict and not isinstance(node, Mapping):
             return None
         node = node.get(key)
     return node

@@ -33,6 +33,8 @@ def parse_datetime(value: object, field: str = "time") -> datetime:
 
 
 def _epoch_seconds(value: object, field: str) -> int:
+    if type(value) is int and _MIN_EPOCH <= value <= _MAX_EPOCH:
+        return value
     if isinstance(value, (bool, float)):
         raise MappingError(f"{field}: epoch seconds must be an integer")
     if isinstance(value, Decimal):
