@@ -3,7 +3,9 @@
 Backs ``sellerhub normalize PLATFORM STREAM FILE``. The file is either one JSON document (an API
 response page, in the platform's own envelope, or a single record) or JSON lines (one raw record
 per line, or Airbyte-style ``{"stream": ..., "data": {...}}`` lines, whose ``data`` is taken
-when the stream matches). Numbers are parsed with ``parse_float=Decimal``.
+when the stream matches). Numbers are parsed exactly: every number with a fraction or exponent
+becomes ``Decimal`` of its text, integers stay ``int`` (as ``json.loads(text,
+parse_float=Decimal)``, which still gives the verdict on anything msgspec refuses).
 """
 
 from __future__ import annotations
@@ -15,11 +17,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 JsonDict = dict[str, Any]
 
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal)
+
+def _loads(data: bytes | str) -> Any:
+    """``json.loads(text, parse_float=Decimal)``'s value, decoded by msgspec when it can.
+
+    msgspec refuses NaN/Infinity, lone surrogate escapes and invalid UTF-8, which json takes or
+    rejects in its own words: json.loads of the text then returns or raises as before.
+    """
+    try:
+        return _DECODER.decode(data)
+    except (ValueError, RecursionError):
+        return json.loads(_as_text(data) if isinstance(data, bytes) else data, parse_float=Decimal)
+
+
+def _as_text(data: bytes) -> str:
+    """The text ``Path.read_text(encoding="utf-8")`` gives: strict UTF-8, universal newlines."""
+    return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _stream_key(name: str) -> str:
@@ -98,10 +117,11 @@ def _from_document(platform: str, stream: str, doc: object) -> Iterator[JsonDict
 
 def iter_raw_records(platform: str, stream: str, path: str | Path) -> Iterator[JsonDict]:
     """Every raw record of ``stream`` in the file at ``path`` (see the module doc)."""
-    text = Path(path).read_text(encoding="utf-8")
+    data = Path(path).read_bytes()
     try:
-        documents: list[Any] = [_loads(text)]
+        documents: list[Any] = [_loads(data)]
     except json.JSONDecodeError:
+        text = _as_text(data)
         documents = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():

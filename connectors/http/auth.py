@@ -53,7 +53,7 @@ def is_auth_failure(response: httpx.Response, oauth: OAuthFacts) -> bool:
         return False
     if not oauth.auth_failure_codes:
         return True
-    code, _ = platform_error(parse_json_object(response.text))
+    code, _ = platform_error(parse_json_object(response.content, response.encoding))
     return code in oauth.auth_failure_codes
 
 
@@ -99,7 +99,7 @@ class PlatformAuth(httpx.Auth):
         response = yield request
         await response.aread()
         if is_auth_failure(response, self._oauth):
-            code, _ = platform_error(parse_json_object(response.text))
+            code, _ = platform_error(parse_json_object(response.content, response.encoding))
             raise ReauthorizationRequired(
                 f"{self._platform} rejected a freshly refreshed access token "
                 f"(HTTP {response.status_code}{' ' + code if code else ''}); "

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
+
+import msgspec
 
 from connectors.http.redact import redact
 from connectors.model import JsonObject
 
 _MISSING = object()
 
+# Every number with a fraction or exponent becomes Decimal(its exact text), integers stay int:
+# the same values as json.loads(text, parse_float=Decimal), in less than half the time.
+_DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
-def parse_json_object(text: str) -> JsonObject | None:
+
+@lru_cache(maxsize=32)
+def _is_utf8(encoding: str) -> bool:
+    try:
+        return codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        return False
+
+
+def parse_json_object(body: bytes | str, encoding: str | None = None) -> JsonObject | None:
     """Decode a JSON object keeping numbers exact (Amazon finances sends money as JSON numbers).
 
-    Returns None when ``text`` is not a JSON object.
+    ``body`` is the raw response body (``response.content``, with ``response.encoding``) or
+    text. Returns None when it is not a JSON object. msgspec decodes the body; what it refuses
+    (invalid UTF-8, NaN/Infinity, lone surrogate escapes) goes to ``json.loads`` of the text
+    ``response.text`` gives, so every answer is the one json gave before. A body in a declared
+    charset other than UTF-8 is decoded as ``response.text`` does first.
     """
+    if isinstance(body, bytes) and encoding is not None and not _is_utf8(encoding):
+        body = body.decode(encoding, "replace")  # what httpx's response.text does
     try:
-        value = json.loads(text, parse_float=Decimal)
+        value = _DECODER.decode(body)
+    except (ValueError, RecursionError):
+        value = _json_fallback(body)
+    return value if isinstance(value, dict) else None
+
+
+def _json_fallback(body: bytes | str) -> Any:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        return json.loads(text, parse_float=Decimal)
     except ValueError:
         return None
-    return value if isinstance(value, dict) else None
 
 
 def dig(body: Any, path: str, default: Any = None) -> Any:

@@ -113,7 +113,7 @@ class PlatformClient:
 
         response = await self.retry.run(attempt, what)
         self._raise_for_status(response, what)
-        body = parse_json_object(response.text)
+        body = parse_json_object(response.content, response.encoding)
         if body is None:
             raise PlatformContractError(
                 f"{what}: HTTP {response.status_code} body is not a JSON object",
@@ -154,7 +154,7 @@ class PlatformClient:
         status = response.status_code
         if status < 400:
             return
-        code, message = platform_error(parse_json_object(response.text))
+        code, message = platform_error(parse_json_object(response.content, response.encoding))
         detail = ": ".join(part for part in (code, message) if part) or response.reason_phrase
         if status == 401:
             raise ReauthorizationRequired(

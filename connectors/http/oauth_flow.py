@@ -280,7 +280,7 @@ class OAuthFlow:
                 status_code=response.status_code,
             )
         if response.status_code >= 400:
-            code, message = platform_error(parse_json_object(response.text))
+            code, message = platform_error(parse_json_object(response.content, response.encoding))
             raise ConnectorError(
                 f"{name} refused the revocation: HTTP {response.status_code} {code or ''}"
                 + (f" ({message})" if message else ""),
