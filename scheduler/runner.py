@@ -1,16 +1,17 @@
 """The sync runner: reads a connection's streams page by page and commits each page.
 
 The runner, not the connector, owns the cursor: raw rows, canonical rows and the stream's new
-state are written in one transaction per page (``warehouse.writer.write_page``). Every run is
-recorded in ``sync_runs`` with its outcome; errors are classified by what to do and whose fault
-it is (``connectors.errors``).
+state are written in one transaction per page (``warehouse.writer``), behind the reader: the
+next page is fetched and mapped while the previous one commits (``scheduler/write_behind.py``).
+Every run is recorded in ``sync_runs`` with its outcome; errors are classified by what to do and
+whose fault it is (``connectors.errors``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,13 +30,15 @@ from connectors.errors import (
 from connectors.model import Connector, Page, QueryParams, Stream
 from connectors.registry import get_connector
 from normalizer.context import MappingContext
-from normalizer.errors import MappingError
-from normalizer.pii import redact
-from normalizer.registry import MAPPING_VERSION, get_mapping
+from normalizer.registry import MAPPING_VERSION
 from scheduler import windows
+from scheduler.page_mapping import map_records
+from scheduler.write_behind import WriteBehind
 from warehouse import metrics
 from warehouse.consent import note_consent
+from warehouse.driver_rows import Dialect
 from warehouse.maintenance import GrowthAnalyzer
+from warehouse.page_prep import prepare_page
 from warehouse.tables import (
     AccountRow,
     Connection,
@@ -47,10 +50,9 @@ from warehouse.tables import (
 )
 from warehouse.writer import (
     ConnectionScope,
-    MappedRecord,
-    QuarantineItem,
+    PageOutcome,
     StreamStateUpdate,
-    write_page,
+    write_prepared,
 )
 
 log = logging.getLogger(__name__)
@@ -83,16 +85,6 @@ class StreamRunResult:
     error: str | None = None
     action: str | None = None
     fault: str | None = None
-
-
-def dig(record: Any, path: str) -> Any:
-    """The value at a dotted path of a JSON record, or None."""
-    value = record
-    for part in path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(part)
-    return value
 
 
 class SyncRunner:
@@ -241,25 +233,50 @@ class SyncRunner:
             base[stream.marketplace_param] = ",".join(connection.marketplace_ids)
         cursor, pending = await asyncio.to_thread(self._load_state, connection.id, stream.name)
 
-        async def commit(page: Page, state: StreamStateUpdate) -> None:
-            mapped, quarantined = self._map_page(connector, stream, page, context)
-            outcome = await asyncio.to_thread(
-                write_page,
-                self._engine,
-                scope=scope,
-                stream=stream.name,
-                run_id=run_id,
-                mapping_version=MAPPING_VERSION[connector.name],
-                records=mapped,
-                quarantined=quarantined,
-                state=state,
-            )
-            await asyncio.to_thread(
-                self._analyzer.add, outcome.raw_inserted + outcome.rows_inserted
-            )
-            if on_page is not None:
-                on_page(stream.name, len(page.records))
+        writer = WriteBehind()
+        dialect = Dialect.named(self._engine.dialect.name)
 
+        async def commit(page: Page, state: StreamStateUpdate) -> None:
+            mapped, quarantined = map_records(
+                connector.name, stream.name, stream.primary_key, page.records, context
+            )
+            prepared = prepare_page(mapped, dialect)
+
+            def write() -> PageOutcome:
+                outcome = write_prepared(
+                    self._engine,
+                    scope=scope,
+                    stream=stream.name,
+                    run_id=run_id,
+                    mapping_version=MAPPING_VERSION[connector.name],
+                    page=prepared,
+                    quarantined=quarantined,
+                    state=state,
+                )
+                self._analyzer.add(outcome.raw_inserted + outcome.rows_inserted)
+                return outcome
+
+            def written(_: PageOutcome) -> None:
+                if on_page is not None:
+                    on_page(stream.name, len(page.records))
+
+            await writer.submit(write, written)
+
+        try:
+            await self._read_pages(stream, client, base, cursor, pending, commit)
+        finally:
+            await writer.drain()
+
+    async def _read_pages(
+        self,
+        stream: Stream,
+        client: PageSource,
+        base: QueryParams,
+        cursor: str | None,
+        pending: Any,
+        commit: Callable[[Page, StreamStateUpdate], Awaitable[None]],
+    ) -> None:
+        """Every page of the stream, each handed to ``commit`` with the state that follows it."""
         if stream.cursor is None:
             async for page in client.pages(stream, base):
                 done = page.next_params is None
@@ -331,32 +348,6 @@ class SyncRunner:
             fresh = {k: v for k, v in params.items() if k not in resume}
             async for page in client.pages(stream, fresh):
                 yield page
-
-    def _map_page(
-        self, connector: Connector, stream: Stream, page: Page, context: MappingContext
-    ) -> tuple[list[MappedRecord], list[QuarantineItem]]:
-        mapping = get_mapping(connector.name, stream.name)
-        mapped: list[MappedRecord] = []
-        quarantined: list[QuarantineItem] = []
-        for raw in page.records:
-            external = dig(raw, stream.primary_key)
-            external_id = str(external) if external not in (None, "") else None
-            try:
-                if external_id is None:
-                    raise MappingError(f"{stream.primary_key}: missing record id")
-                canonical = mapping(raw, context)
-                stored = redact(connector.name, stream.name, raw, context)
-            except MappingError as error:
-                quarantined.append(
-                    QuarantineItem(
-                        external_id=external_id,
-                        reason=str(error),
-                        payload=_safe_redact(connector.name, stream.name, raw, context),
-                    )
-                )
-                continue
-            mapped.append(MappedRecord(external_id, stored, canonical))
-        return mapped, quarantined
 
     # ------------------------------------------------------------------ bookkeeping
 
@@ -439,13 +430,3 @@ class SyncRunner:
                     SyncEvent(connection_id=connection_id, kind="reauth_required", message=reason)
                 )
             session.commit()
-
-
-def _safe_redact(
-    platform: str, stream: str, raw: dict[str, Any], context: MappingContext
-) -> dict[str, Any]:
-    """A quarantined record is kept without buyer PII; if even redaction fails, keep its shape."""
-    try:
-        return redact(platform, stream, raw, context)
-    except Exception:
-        return {"_redaction_failed": True, "keys": sorted(str(key) for key in raw)}

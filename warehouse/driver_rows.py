@@ -80,9 +80,14 @@ class Dialect:
 
     @classmethod
     def of(cls, conn: Connection) -> Dialect:
-        if conn.dialect.name == "sqlite":
-            return cls("sqlite", "?", sqlite_time, sqlite_money, sqlite_date)
-        return cls(conn.dialect.name, "%s", postgres_time, postgres_money, plain)
+        return cls.named(conn.dialect.name)
+
+    @classmethod
+    def named(cls, name: str) -> Dialect:
+        """``sqlite`` or ``postgresql`` (SQLAlchemy's dialect names)."""
+        if name == "sqlite":
+            return _SQLITE
+        return cls(name, "%s", postgres_time, postgres_money, plain)
 
     def adapter(self, column: Column[Any]) -> Adapt:
         kind = column.type
@@ -101,6 +106,9 @@ class Dialect:
 
     def in_list(self, count: int) -> str:
         return ", ".join([self.marker] * count)
+
+
+_SQLITE = Dialect("sqlite", "?", sqlite_time, sqlite_money, sqlite_date)
 
 
 def _is_utc_datetime(kind: Any) -> bool:

@@ -43,7 +43,8 @@ class ExactDecimal(types.TypeDecorator[Decimal]):
 
 def dumps_json(value: Any) -> str:
     """JSON text with ``Decimal`` written as an exact number (as the platform sent it)."""
-    return simplejson.dumps(value, use_decimal=True, sort_keys=True, separators=(",", ":"))
+    text: str = simplejson.dumps(value, use_decimal=True, sort_keys=True, separators=(",", ":"))
+    return text
 
 
 def loads_json(text: str | bytes) -> Any:

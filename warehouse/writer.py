@@ -8,26 +8,29 @@ changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from normalizer.schema import ENTITY_MODELS, CanonicalRecord
+from normalizer.schema import CanonicalRecord
 from warehouse.driver_rows import Dialect, executemany
 from warehouse.engine import write_transaction
-from warehouse.fingerprints import (
-    canonical_content,
-    content_hash,
-    content_text,
-    payload_text,
-    text_hash,
-)
 from warehouse.metrics import mark_dirty
+from warehouse.page_prep import (
+    MappedRecord as MappedRecord,  # re-exported: the writer's input type
+)
+from warehouse.page_prep import (
+    PreparedPage,
+    PreparedRow,
+    RawKey,
+    entity_plan,
+    prepare_page,
+    prepare_row,
+)
 from warehouse.tables import (
     CANONICAL_TABLES,
     CanonicalVersion,
@@ -46,15 +49,6 @@ class ConnectionScope:
     seller_id: str
     connection_id: str
     platform: str
-
-
-@dataclass(frozen=True)
-class MappedRecord:
-    """A raw record (already stripped of buyer PII) and what it maps to."""
-
-    external_id: str
-    payload: Mapping[str, Any]
-    canonical: Sequence[CanonicalRecord]
 
 
 @dataclass(frozen=True)
@@ -107,46 +101,64 @@ def write_page(
     fetched_at: datetime | None = None,
 ) -> PageOutcome:
     """Commit one page in one transaction and return what changed."""
+    return write_prepared(
+        engine,
+        scope=scope,
+        stream=stream,
+        run_id=run_id,
+        mapping_version=mapping_version,
+        page=prepare_page(records, Dialect.named(engine.dialect.name)),
+        quarantined=quarantined,
+        state=state,
+        fetched_at=fetched_at,
+    )
+
+
+def write_prepared(
+    engine: Engine,
+    *,
+    scope: ConnectionScope,
+    stream: str,
+    run_id: int,
+    mapping_version: int,
+    page: PreparedPage,
+    quarantined: Sequence[QuarantineItem],
+    state: StreamStateUpdate | None,
+    fetched_at: datetime | None = None,
+) -> PageOutcome:
+    """``write_page`` for a page already prepared (``warehouse.page_prep.prepare_page`` with
+    this engine's dialect). ``state`` None leaves the stream's sync state as it is (imports)."""
     now = fetched_at or utcnow()
     outcome = PageOutcome()
-    # serialized and hashed before the transaction: no lock is held for this CPU work
-    payloads: dict[tuple[str, str], str] = {}
-    keys: list[tuple[str, str]] = []
-    for record in records:
-        stored = payload_text(record.payload)
-        key = (record.external_id, text_hash(stored))
-        payloads[key] = stored.decode()
-        keys.append(key)
     with write_transaction(engine) as conn:
         lock_stream(conn, scope.connection_id, stream)
-        raw_ids = _write_raw(conn, scope, stream, run_id, payloads, now, outcome)
-        by_entity: dict[str, dict[str, tuple[CanonicalRecord, int | None]]] = {}
-        for record, key in zip(records, keys, strict=True):
-            raw_id = raw_ids[key]
-            for canonical in record.canonical:
-                # the last occurrence in a page wins (a page may repeat an id)
-                by_entity.setdefault(canonical.entity, {})[canonical.external_id] = (
-                    canonical,
-                    raw_id,
+        raw_ids = _write_raw(conn, scope, stream, run_id, page.payloads, now, outcome)
+        changes: list[RowChange] = []
+        for entity in sorted(page.rows):
+            changes.extend(
+                _upsert_entity(
+                    conn,
+                    scope,
+                    entity,
+                    page.rows[entity],
+                    raw_ids,
+                    run_id,
+                    mapping_version,
+                    now,
+                    outcome,
                 )
-        upsert_canonical(
-            conn,
-            scope,
-            by_entity,
-            run_id=run_id,
-            mapping_version=mapping_version,
-            now=now,
-            outcome=outcome,
-        )
+            )
+        mark_dirty(conn, scope, changes, now)
         _write_quarantine(conn, scope, stream, run_id, quarantined, now)
         outcome.quarantined = len(quarantined)
-        save_state(conn, scope.connection_id, stream, state, now)
+        if state is not None:
+            save_state(conn, scope.connection_id, stream, state, now)
         conn.execute(
             update(_table(SyncRun))
             .where(_table(SyncRun).c.id == run_id)
             .values(
                 pages=_table(SyncRun).c.pages + 1,
-                records=_table(SyncRun).c.records + len(records),
+                records=_table(SyncRun).c.records + page.records,
                 quarantined=_table(SyncRun).c.quarantined + len(quarantined),
                 rows_inserted=_table(SyncRun).c.rows_inserted + outcome.rows_inserted,
                 rows_updated=_table(SyncRun).c.rows_updated + outcome.rows_updated,
@@ -237,12 +249,15 @@ def upsert_canonical(
     """Upsert canonical rows (entity -> external id -> (record, raw id)) inside ``conn``'s
     transaction: unchanged content is left alone, changed content gets a new version. The
     daily-metrics buckets the changes touch are marked dirty in the same transaction."""
+    dialect = Dialect.of(conn)
     changes: list[RowChange] = []
     for entity in sorted(by_entity):
+        rows = {
+            key: prepare_row(record, dialect, None, raw_id)
+            for key, (record, raw_id) in by_entity[entity].items()
+        }
         changes.extend(
-            _upsert_entity(
-                conn, scope, entity, by_entity[entity], run_id, mapping_version, now, outcome
-            )
+            _upsert_entity(conn, scope, entity, rows, {}, run_id, mapping_version, now, outcome)
         )
     mark_dirty(conn, scope, changes, now)
     return changes
@@ -256,12 +271,12 @@ class _Current:
 
 
 def _current_rows(
-    conn: Connection, dialect: Dialect, table: Table, connection_id: str, keys: Sequence[str]
+    conn: Connection, dialect: Dialect, table: str, connection_id: str, keys: Sequence[str]
 ) -> dict[str, _Current]:
     found: dict[str, _Current] = {}
     for chunk in _chunks(keys, 500):
         rows = conn.exec_driver_sql(
-            f"SELECT id, external_id, version, content_hash FROM {table.name} "  # noqa: S608
+            f"SELECT id, external_id, version, content_hash FROM {table} "  # noqa: S608
             f"WHERE connection_id = {dialect.marker} "
             f"AND external_id IN ({dialect.in_list(len(chunk))})",
             (connection_id, *chunk),
@@ -284,7 +299,8 @@ def _upsert_entity(
     conn: Connection,
     scope: ConnectionScope,
     entity: str,
-    records: Mapping[str, tuple[CanonicalRecord, int | None]],
+    rows: Mapping[str, PreparedRow],
+    raw_ids: Mapping[RawKey, int],
     run_id: int | None,
     mapping_version: int,
     now: datetime,
@@ -292,8 +308,8 @@ def _upsert_entity(
 ) -> list[RowChange]:
     dialect = Dialect.of(conn)
     plan = entity_plan(entity, dialect)
-    keys = sorted(records)
-    existing = _current_rows(conn, dialect, plan.table, scope.connection_id, keys)
+    keys = sorted(rows)
+    existing = _current_rows(conn, dialect, plan.table_name, scope.connection_id, keys)
     now_value = dialect.time(now)
     owner = (scope.tenant_id, scope.seller_id, scope.connection_id, scope.platform, now_value)
 
@@ -301,91 +317,46 @@ def _upsert_entity(
     updated_rows: list[tuple[Any, ...]] = []
     version_rows: list[tuple[Any, ...]] = []
     closed_versions: list[tuple[Any, ...]] = []
-    changed: list[tuple[str, _Current | None, Mapping[str, Any]]] = []
+    changed: list[tuple[PreparedRow, _Current | None]] = []
     for key in keys:
-        record, raw_id = records[key]
-        content = canonical_content(record)
-        digest = content_hash(content)
+        row = rows[key]
         current = existing.get(key)
-        if current is not None and current.content_hash == digest:
+        if current is not None and current.content_hash == row.content_hash:
             outcome.rows_unchanged += 1
             continue
+        raw_id = raw_ids[row.raw_key] if row.raw_key is not None else row.raw_id
         version = 1 if current is None else current.version + 1
-        fields = plan.field_values(record)
-        lineage = (raw_id, mapping_version, now_value, version, digest)
+        lineage = (raw_id, mapping_version, now_value, version, row.content_hash)
         if current is None:
-            new_rows.append((*owner, *lineage, *fields))
+            new_rows.append((*owner, *lineage, *row.fields))
         else:
-            updated_rows.append((*lineage, *fields, current.id))
+            updated_rows.append((*lineage, *row.fields, current.id))
             closed_versions.append((now_value, entity, scope.connection_id, key))
         version_rows.append(
-            (entity, scope.connection_id, key, version, digest, content_text(content).decode(),
+            (entity, scope.connection_id, key, version, row.content_hash, row.content_text,
              raw_id, run_id, mapping_version, now_value, None)
         )  # fmt: skip
-        changed.append((key, current, record.__dict__))
+        changed.append((row, current))
 
-    before = _rows_before(conn, plan.table, [c.id for _, c, _ in changed if c is not None])
+    table = _table(CANONICAL_TABLES[entity])
+    before = _rows_before(conn, table, [c.id for _, c in changed if c is not None])
     executemany(conn, plan.insert_sql, new_rows)
     executemany(conn, plan.update_sql, updated_rows)
     executemany(conn, _close_version_sql(dialect), closed_versions)
     executemany(conn, _version_insert_sql(dialect), version_rows)
     outcome.rows_inserted += len(new_rows)
     outcome.rows_updated += len(updated_rows)
-    outcome.by_entity[entity] = outcome.by_entity.get(entity, 0) + len(records)
+    outcome.by_entity[entity] = outcome.by_entity.get(entity, 0) + len(rows)
     return [
-        RowChange(entity, key, None if current is None else before[current.id], after)
-        for key, current, after in changed
+        RowChange(entity, row.external_id, None if c is None else before[c.id], row.values)
+        for row, c in changed
     ]
 
 
-_AS_IS = frozenset({str, int, bool, type(None)})
-OWNER_COLUMNS = ("tenant_id", "seller_id", "connection_id", "platform", "first_seen_at")
-LINEAGE_COLUMNS = ("raw_id", "mapping_version", "recorded_at", "version", "content_hash")
 VERSION_COLUMNS = (
     "entity", "connection_id", "external_id", "version", "content_hash", "content", "raw_id",
     "run_id", "mapping_version", "valid_from", "valid_to",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class EntityPlan:
-    """How one entity's records become driver rows: its schema fields, each with the adapter
-    of its column, and the statements that use them."""
-
-    table: Table
-    fields: tuple[tuple[str, Callable[[Any], Any]], ...]
-    insert_sql: str
-    update_sql: str
-
-    def field_values(self, record: CanonicalRecord) -> tuple[Any, ...]:
-        """Strings, integers and nulls go as they are; decimals, times, dates and enums
-        through their column's adapter."""
-        values = record.__dict__
-        return tuple(
-            [
-                value if (value := values[name]).__class__ in _AS_IS else adapt(value)
-                for name, adapt in self.fields
-            ]
-        )
-
-
-@cache
-def entity_plan(entity: str, dialect: Dialect) -> EntityPlan:
-    table = _table(CANONICAL_TABLES[entity])
-    field_names = tuple(ENTITY_MODELS[entity].model_fields)
-    expected = {c.name for c in table.columns} - {"id"}
-    declared = set(OWNER_COLUMNS) | set(LINEAGE_COLUMNS) | set(field_names)
-    if declared != expected:  # a schema change that forgot the table (or the reverse)
-        raise RuntimeError(f"{entity}: columns {sorted(expected ^ declared)} do not match")
-    fields = tuple((name, dialect.adapter(table.c[name])) for name in field_names)
-    marker = dialect.marker
-    assignments = ", ".join(f"{name} = {marker}" for name in (*LINEAGE_COLUMNS, *field_names))
-    return EntityPlan(
-        table=table,
-        fields=fields,
-        insert_sql=dialect.insert_sql(table, (*OWNER_COLUMNS, *LINEAGE_COLUMNS, *field_names)),
-        update_sql=f"UPDATE {table.name} SET {assignments} WHERE id = {marker}",  # noqa: S608
-    )
 
 
 def _close_version_sql(dialect: Dialect) -> str:

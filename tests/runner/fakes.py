@@ -16,9 +16,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from connectors.http.body import dig
 from connectors.model import Page, QueryParams, Stream
 from normalizer.context import MappingContext
-from scheduler.runner import SyncRunner, dig
+from scheduler.runner import SyncRunner
 from sellerhub import control
 from warehouse.tables import Connection
 
