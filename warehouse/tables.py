@@ -194,7 +194,9 @@ class CanonicalColumns(SQLModel):
 
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: str = Field(max_length=64, index=True)
-    seller_id: str = Field(max_length=64, index=True)
+    # per-seller reads use the (seller_id, platform, time) bucket index where the entity has
+    # one (warehouse/scoring_tables.py); accounts and order lines index seller_id alone
+    seller_id: str = Field(max_length=64)
     connection_id: str = Field(max_length=64)
     platform: str = Field(max_length=32)
     external_id: str = Field(max_length=255)
@@ -213,7 +215,7 @@ def _natural_key(table: str) -> tuple[Any, ...]:
 
 class AccountRow(CanonicalColumns, table=True):
     __tablename__ = "accounts"
-    __table_args__ = _natural_key("accounts")
+    __table_args__ = (*_natural_key("accounts"), Index("ix_accounts_seller_id", "seller_id"))
     name: str | None = None
     country: str | None = Field(default=None, max_length=2)
     default_currency: str | None = Field(default=None, max_length=3)
@@ -239,7 +241,10 @@ class OrderRow(CanonicalColumns, table=True):
 
 class OrderLineRow(CanonicalColumns, table=True):
     __tablename__ = "order_lines"
-    __table_args__ = _natural_key("order_lines")
+    __table_args__ = (
+        *_natural_key("order_lines"),
+        Index("ix_order_lines_seller_id", "seller_id"),
+    )
     order_external_id: str = Field(max_length=255, index=True)
     sku: str | None = None
     title: str | None = None
@@ -303,8 +308,8 @@ class CanonicalVersion(SQLModel, table=True):
 
     __tablename__ = "canonical_versions"
     __table_args__ = (
+        # also serves look-ups by (entity, connection_id, external_id), its prefix
         UniqueConstraint("entity", "connection_id", "external_id", "version"),
-        Index("ix_canonical_versions_lookup", "entity", "connection_id", "external_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     entity: str = Field(max_length=32)
