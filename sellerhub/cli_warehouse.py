@@ -1,4 +1,5 @@
-"""Warehouse commands: ``sellerhub renormalize`` and ``sellerhub metrics rebuild|refresh``.
+"""Warehouse commands: ``sellerhub renormalize``, ``sellerhub import`` and
+``sellerhub metrics rebuild|refresh``.
 
 Registered in ``sellerhub/cli.py`` with ``app.add_typer(cli_warehouse.app)`` (no name: the
 commands join the top level).
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -33,6 +34,116 @@ def _runtime(home: Path | None):  # type: ignore[no-untyped-def]
     from sellerhub.runtime import Runtime
 
     return Runtime(Settings.from_env(home))
+
+
+@app.command("import")
+def import_records(
+    connection_id: Annotated[str, typer.Argument(help="the connection the records belong to")],
+    stream: Annotated[str, typer.Argument(help="a stream its connector declares")],
+    file: Annotated[Path, typer.Argument(help="JSON lines: one raw platform record per line")],
+    home: HomeOption = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="processes that parse and map (default: cores - 1)")
+    ] = None,
+    page_size: Annotated[int, typer.Option(min=1, max=100_000, help="records per commit")] = 1000,
+) -> None:
+    """Load raw records exported from a platform (or kept elsewhere) into a connection.
+
+    Each record is mapped, redacted and written as a sync writes it: raw rows kept, canonical
+    rows upserted with versions, unreadable records quarantined with their reason. The stream's
+    sync cursor is not moved; daily metrics are refreshed after.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from sqlmodel import Session
+
+    from connectors.registry import UnknownPlatform, get_connector
+    from sellerhub.bulk_import import RawPage, import_pages, pages_of_lines
+    from warehouse import metrics
+    from warehouse.tables import Connection, SyncRun, utcnow
+    from warehouse.writer import ConnectionScope, PageOutcome
+
+    if not file.is_file():
+        _stderr(f"error: {file}: no such file")
+    runtime = _runtime(home)
+    try:
+        with Session(runtime.engine, expire_on_commit=False) as session:
+            connection = session.get(Connection, connection_id)
+            if connection is None:
+                _stderr(f"error: no connection {connection_id!r} (see `sellerhub status`)")
+            try:
+                declared = {s.name: s for s in get_connector(connection.platform).streams}
+            except UnknownPlatform:
+                _stderr(f"error: no connector for platform {connection.platform!r}")
+            if stream not in declared:
+                _stderr(
+                    f"error: {connection.platform} has no stream {stream!r} "
+                    f"(streams: {', '.join(sorted(declared))})"
+                )
+            run = SyncRun(connection_id=connection.id, stream=stream, trigger="import")
+            session.add(run)
+            session.commit()
+            assert run.id is not None
+            run_id = run.id
+        scope = ConnectionScope(
+            connection.tenant_id, connection.seller_id, connection.id, connection.platform
+        )
+        context = runtime.mapping_context(connection)
+        primary_key = declared[stream].primary_key
+
+        def page(lines: list[bytes], first: int) -> RawPage:
+            return RawPage(scope, stream, primary_key, run_id, context, lines, first)
+
+        status, error = "failed", None
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        ) as bar:
+            task = bar.add_task(f"importing {file.name}", total=None)
+
+            def written(raw: RawPage, outcome: PageOutcome) -> None:
+                bar.update(
+                    task, description=f"{file.name}: line {raw.first_line + len(raw.lines) - 1}"
+                )
+
+            try:
+                with file.open("rb") as lines:
+                    totals = import_pages(
+                        runtime.engine,
+                        pages_of_lines(lines, page_size, page),
+                        workers=workers,
+                        on_page=written,
+                    )
+                status = "succeeded"
+            except Exception as failure:  # the run records why; pages before it stay committed
+                error = f"{type(failure).__name__}: {failure}"
+            finally:
+                with Session(runtime.engine) as session:
+                    finished = session.get(SyncRun, run_id)
+                    assert finished is not None
+                    finished.status, finished.error = status, error
+                    finished.finished_at = utcnow()
+                    session.add(finished)
+                    session.commit()
+        if error is not None:
+            print(f"error: import stopped (run {run_id}): {error}", file=sys.stderr)
+            raise typer.Exit(1)
+        metrics.refresh(runtime.engine, tenant_id=connection.tenant_id)
+    finally:
+        runtime.close()
+    table = Table("records", "quarantined", "new rows", "new versions", "unchanged")
+    table.add_row(
+        str(totals.records),
+        str(totals.quarantined),
+        str(totals.rows_inserted),
+        str(totals.rows_updated),
+        str(totals.rows_unchanged),
+    )
+    console.print(table)
+
+
+def _stderr(message: str) -> NoReturn:
+    """One line on stderr and exit status 2 (a usage error)."""
+    print(message, file=sys.stderr)
+    raise typer.Exit(2)
 
 
 @app.command()

@@ -1,0 +1,84 @@
+"""``sellerhub import CONNECTION STREAM FILE`` through Typer (as ``sellerhub/cli.py`` adds it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from sellerhub import control
+from sellerhub.runtime import Runtime
+from sellerhub.settings import Settings
+from tests.cli.payloads import stripe_charge
+from tests.scoring.helpers import make_scope
+from tests.scoring.test_cli_warehouse import root
+from warehouse.tables import SyncRun, SyncState
+
+
+def test_import_loads_records_and_reports_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    home = tmp_path / "home"
+    runtime = Runtime(Settings.from_env(home))
+    try:
+        make_scope(runtime.engine, "stripe", tenant="Import Lender")
+        (connection,) = control.list_connections(runtime.engine)
+    finally:
+        runtime.close()
+    raws = [stripe_charge(f"ch_{i}", 1000 + i, "usd", 1767225600 + 3600 * i) for i in range(5)]
+    export = tmp_path / "charges.jsonl"
+    export.write_text(
+        "\n".join([*(json.dumps(raw) for raw in raws[:3]), "{oops", *map(json.dumps, raws[3:])])
+        + "\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    args = ["import", connection.id, "charges", str(export), "--home", str(home)]
+    result = runner.invoke(root(), [*args, "--workers", "1", "--page-size", "2"])
+    assert result.exit_code == 0, result.output
+    assert "records" in result.output and "quarantined" in result.output
+    runtime = Runtime(Settings.from_env(home))
+    try:
+        with Session(runtime.engine) as session:
+            run = session.execute(select(SyncRun).where(SyncRun.trigger == "import")).scalar_one()
+            assert (run.status, run.records, run.quarantined, run.pages) == ("succeeded", 5, 1, 3)
+            assert session.get(SyncState, (connection.id, "charges")) is None  # cursor untouched
+    finally:
+        runtime.close()
+
+
+@pytest.mark.parametrize(
+    ("connection", "stream", "message"),
+    [
+        ("conn_missing", "charges", "no connection 'conn_missing'"),
+        (None, "nope", "stripe has no stream 'nope'"),
+    ],
+)
+def test_import_refuses_unknown_targets_in_one_line(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    connection: str | None,
+    stream: str,
+    message: str,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    home = tmp_path / "home"
+    runtime = Runtime(Settings.from_env(home))
+    try:
+        make_scope(runtime.engine, "stripe", tenant="Import Lender")
+        (existing,) = control.list_connections(runtime.engine)
+    finally:
+        runtime.close()
+    export = tmp_path / "x.jsonl"
+    export.write_text("{}\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        root(), ["import", connection or existing.id, stream, str(export), "--home", str(home)]
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
