@@ -75,7 +75,7 @@ def _rows(page: Page) -> list[tuple[Any, ...]]:
     return sorted((_tuple(page, r) for r in page.records), key=lambda row: row[1])
 
 
-def load_sqlite(path: Path, data: Path, page_size: int) -> int:
+def load_sqlite(path: Path, data: Path, page_size: int, parser: str) -> int:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -83,7 +83,7 @@ def load_sqlite(path: Path, data: Path, page_size: int) -> int:
         db.execute(_ddl(stream))
     sql = {stream: _upsert_sql(stream, "values", "?") for stream in COLUMNS}
     count = 0
-    for page in iter_pages(data, page_size):
+    for page in iter_pages(data, page_size, parser):
         db.execute("BEGIN")
         db.executemany(sql[page.stream], _rows(page))
         db.execute("COMMIT")
@@ -92,7 +92,7 @@ def load_sqlite(path: Path, data: Path, page_size: int) -> int:
     return count
 
 
-def load_postgres(dsn: str, data: Path, page_size: int, method: str) -> int:
+def load_postgres(dsn: str, data: Path, page_size: int, method: str, parser: str) -> int:
     with psycopg.connect(dsn) as db:
         for stream in COLUMNS:
             db.execute(_ddl(stream))
@@ -102,7 +102,7 @@ def load_postgres(dsn: str, data: Path, page_size: int, method: str) -> int:
                 )
         db.commit()
         count = 0
-        for page in iter_pages(data, page_size):
+        for page in iter_pages(data, page_size, parser):
             rows = _rows(page)
             with db.cursor() as cur:
                 if method == "copy":
@@ -119,9 +119,11 @@ def load_postgres(dsn: str, data: Path, page_size: int, method: str) -> int:
 
 
 def run(
-    database: Database, data: Path, page_size: int, method: str = "copy"
+    database: Database, data: Path, page_size: int, method: str = "copy", parser: str = "json"
 ) -> tuple[Callable[[], int], Callable[[], None]]:
+    """``parser``: ``json`` (a bare script's choice) or ``sellerhub`` (the hub's msgspec parser,
+    as ours and dlt get it)."""
     if database.backend == "sqlite":
-        return (lambda: load_sqlite(database.sqlite_path, data, page_size)), lambda: None
+        return (lambda: load_sqlite(database.sqlite_path, data, page_size, parser)), lambda: None
     dsn = database.libpq_dsn()
-    return (lambda: load_postgres(dsn, data, page_size, method)), lambda: None
+    return (lambda: load_postgres(dsn, data, page_size, method, parser)), lambda: None

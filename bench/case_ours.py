@@ -1,13 +1,16 @@
 """Case (a), ours: map + redact each record and load it through ``warehouse.writer.write_page``.
 
 Per page, exactly what the sync runner does (``scheduler/runner.py``): the stream's mapping,
-``normalizer.pii.redact`` of the stored copy, then one ``write_page`` transaction that keeps
-the raw rows, upserts the canonical rows with their versions and saves the cursor, then the
-runner's ``GrowthAnalyzer`` (PostgreSQL statistics as the tables grow) when the tree has it.
+``normalizer.pii.redact`` of the stored copy, ``warehouse.page_prep.prepare_page``, then one
+``write_prepared`` transaction that keeps the raw rows, upserts the canonical rows with their
+versions and saves the cursor, then the runner's ``GrowthAnalyzer`` (PostgreSQL statistics as
+the tables grow). As in the runner, the write runs in a thread behind the reader
+(``scheduler.write_behind``): the next page is parsed, mapped and prepared meanwhile.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,8 +23,13 @@ from bench.generate import Page, iter_pages
 from normalizer.context import MappingContext
 from normalizer.pii import redact
 from normalizer.registry import MAPPING_VERSION, get_mapping
+from scheduler.write_behind import WriteBehind
+from sellerhub.memory import freeze_startup_objects
+from warehouse.driver_rows import Dialect
 from warehouse.engine import make_engine
+from warehouse.maintenance import GrowthAnalyzer
 from warehouse.migrate import upgrade
+from warehouse.page_prep import PreparedPage, prepare_page
 from warehouse.tables import Connection, Seller, SyncRun, Tenant, table_of
 from warehouse.writer import (
     ConnectionScope,
@@ -29,12 +37,8 @@ from warehouse.writer import (
     QuarantineItem,
     StreamStateUpdate,
     write_page,
+    write_prepared,
 )
-
-try:  # the runner's ANALYZE-as-tables-grow (PostgreSQL), where this version has it
-    from warehouse.maintenance import GrowthAnalyzer
-except ImportError:  # pragma: no cover - older trees
-    GrowthAnalyzer = None  # type: ignore[assignment,misc]
 
 # ``run``: one analyzer per sync run, as ``scheduler/runner.py`` does; ``process``: one for the
 # whole load (counts every run's rows), to compare the two policies
@@ -115,6 +119,55 @@ def load(
     write: WritePage = write_page,
     mapper: MapPage = map_page,
 ) -> int:
+    if write is not write_page:  # another writer (bench/fast_path.py): one page after another
+        return _load_in_turn(engine, data, page_size, write, mapper)
+    return asyncio.run(_load_behind(engine, data, page_size, mapper))
+
+
+async def _load_behind(engine: Engine, data: Path, page_size: int, mapper: MapPage) -> int:
+    """As ``SyncRunner._read_stream``: map and prepare a page, then commit it in a thread while
+    the next page is read, mapped and prepared (``scheduler.write_behind.WriteBehind``)."""
+    books = Bookkeeping(engine)
+    analyzers: dict[tuple[str, str], Any] = {}
+    dialect = Dialect.named(engine.dialect.name)
+    writer = WriteBehind()
+    count = 0
+    for page in iter_pages(data, page_size):
+        scope, run_id = books.run_for(page.account, page.stream)
+        mapped, quarantined = mapper(page)
+        prepared = prepare_page(mapped, dialect)
+        key = (page.account, page.stream) if ANALYZE_PER == "run" else ("", "")
+        analyzer = analyzers.setdefault(key, GrowthAnalyzer(engine))
+
+        def write(
+            scope: ConnectionScope = scope,
+            run_id: int = run_id,
+            page: Page = page,
+            prepared: PreparedPage = prepared,
+            quarantined: list[QuarantineItem] = quarantined,
+            analyzer: Any = analyzer,
+        ) -> None:
+            outcome = write_prepared(
+                engine,
+                scope=scope,
+                stream=page.stream,
+                run_id=run_id,
+                mapping_version=MAPPING_VERSION[PLATFORM],
+                page=prepared,
+                quarantined=quarantined,
+                state=StreamStateUpdate(cursor=cursor_of(page), pending=None),
+            )
+            analyzer.add(outcome.raw_inserted + outcome.rows_inserted)
+
+        await writer.submit(write, None)
+        count += len(page.records)
+    await writer.drain()
+    return count
+
+
+def _load_in_turn(
+    engine: Engine, data: Path, page_size: int, write: WritePage, mapper: MapPage
+) -> int:
     books = Bookkeeping(engine)
     analyzers: dict[tuple[str, str], Any] = {}
     count = 0
@@ -131,15 +184,16 @@ def load(
             quarantined=quarantined,
             state=StreamStateUpdate(cursor=cursor_of(page), pending=None),
         )
-        if GrowthAnalyzer is not None:  # as the runner does after each page
-            key = (page.account, page.stream) if ANALYZE_PER == "run" else ("", "")
-            analyzer = analyzers.setdefault(key, GrowthAnalyzer(engine))
-            analyzer.add(outcome.raw_inserted + outcome.rows_inserted)
+        key = (page.account, page.stream) if ANALYZE_PER == "run" else ("", "")
+        analyzers.setdefault(key, GrowthAnalyzer(engine)).add(
+            outcome.raw_inserted + outcome.rows_inserted
+        )
         count += len(page.records)
     return count
 
 
 def run(url: str, data: Path, page_size: int) -> tuple[Callable[[], int], Callable[[], None]]:
-    """(timed load, teardown)."""
+    """(timed load, teardown). The collector is set up as ``sellerhub`` processes start."""
     engine = prepare(url)
+    freeze_startup_objects()
     return (lambda: load(engine, data, page_size)), engine.dispose

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from connectors.http.body import parse_json_object
 from sandbox.common.ids import token
 from sandbox.common.people import fake_person
 from sandbox.stripe.facts import ACCOUNTS
@@ -188,20 +189,50 @@ def _balance_transaction(
     )
 
 
-def iter_pages(path: Path, page_size: int) -> Iterator[Page]:
+def parse_with(parser: str) -> Callable[[bytes], Any]:
+    """``sellerhub``: the hub's own parser for platform bodies (msgspec, exact decimals);
+    ``json``: the standard library, ``json.loads(text, parse_float=Decimal)``."""
+    if parser == "json":
+        return lambda line: json.loads(line, parse_float=Decimal)
+    if parser == "sellerhub":
+        return parse_json_object
+    raise ValueError(f"unknown parser {parser!r}")
+
+
+def iter_pages(path: Path, page_size: int, parser: str = "sellerhub") -> Iterator[Page]:
     """Pages of at most ``page_size`` parsed records, never spanning two (account, stream)."""
+    parse = parse_with(parser)
     current: tuple[str, str] | None = None
     records: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as lines:
+    with path.open("rb") as lines:
         for line in lines:
-            account, stream, text = line.split("\t", 2)
-            key = (account, stream)
+            account, stream, text = line.split(b"\t", 2)
+            key = (account.decode(), stream.decode())
             if key != current or len(records) >= page_size:
                 if records and current is not None:
                     RECORDS_READ[0] += len(records)
                     yield Page(current[0], current[1], records)
                 current, records = key, []
-            records.append(json.loads(text, parse_float=Decimal))
+            records.append(parse(text))
     if records and current is not None:
         RECORDS_READ[0] += len(records)
         yield Page(current[0], current[1], records)
+
+
+def iter_line_pages(path: Path, page_size: int) -> Iterator[tuple[str, str, list[bytes]]]:
+    """As ``iter_pages``, unparsed: (account, stream, the records' JSON lines)."""
+    current: tuple[str, str] | None = None
+    lines: list[bytes] = []
+    with path.open("rb") as source:
+        for line in source:
+            account, stream, text = line.split(b"\t", 2)
+            key = (account.decode(), stream.decode())
+            if key != current or len(lines) >= page_size:
+                if lines and current is not None:
+                    RECORDS_READ[0] += len(lines)
+                    yield current[0], current[1], lines
+                current, lines = key, []
+            lines.append(text)
+    if lines and current is not None:
+        RECORDS_READ[0] += len(lines)
+        yield current[0], current[1], lines

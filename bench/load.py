@@ -31,8 +31,10 @@ from typing import Any
 from bench import databases
 from bench.generate import data_path, generate
 
-CASES = ("ceiling", "ours", "fast", "dlt")
-PAGED = {"ours", "fast", "ceiling", "ceiling-executemany"}
+CASES = ("ceiling", "ours", "import", "import-2", "fast", "dlt")
+PAGED = {
+    "ours", "import", "import-2", "fast", "ceiling", "ceiling-executemany", "ceiling-msgspec",
+}  # fmt: skip
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -176,8 +178,10 @@ def _plan(args: argparse.Namespace, backends: list[str]) -> list[tuple[int, str,
         for backend in backends:
             for case in args.cases:
                 variants = [case]
-                if case == "ceiling" and backend == "postgres":
-                    variants = ["ceiling", "ceiling-executemany"]
+                if case == "ceiling":
+                    variants = ["ceiling", "ceiling-msgspec"]
+                    if backend == "postgres":
+                        variants.append("ceiling-executemany")
                 for variant in variants:
                     sizes: list[int | None] = list(args.page_sizes) if variant in PAGED else [None]
                     plan.extend((records, backend, variant, size) for size in sizes)

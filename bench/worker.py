@@ -28,6 +28,11 @@ def _case(
         from bench import case_ours
 
         return case_ours.run(database.url, data, page_size)
+    if name.startswith("import"):  # import or import-N (N worker processes)
+        from bench import case_import
+
+        workers = int(name.split("-", 1)[1]) if "-" in name else None
+        return case_import.run(database.url, data, page_size, workers)
     if name == "fast":
         from bench import case_fast
 
@@ -39,8 +44,10 @@ def _case(
     if name.startswith("ceiling"):
         from bench import case_ceiling
 
-        method = name.split("-", 1)[1] if "-" in name else "copy"
-        return case_ceiling.run(database, data, page_size, method)
+        # ceiling[-executemany][-msgspec]: COPY or executemany; json.loads or the hub's parser
+        method = "executemany" if "executemany" in name else "copy"
+        parser = "sellerhub" if name.endswith("msgspec") else "json"
+        return case_ceiling.run(database, data, page_size, method, parser)
     raise SystemExit(f"unknown case {name!r}")
 
 

@@ -463,6 +463,9 @@ def tenant_key(
 
 
 def main() -> None:
+    from sellerhub.memory import freeze_startup_objects
+
+    freeze_startup_objects()
     app()
 
 
