@@ -119,3 +119,23 @@ def _is_utc_datetime(kind: Any) -> bool:
 def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
     if rows:
         conn.exec_driver_sql(sql, list(rows))
+
+
+def insert_rows(
+    conn: Connection, dialect: Dialect, table: Table, columns: Sequence[str], rows: Sequence[Any]
+) -> None:
+    """Insert new rows. PostgreSQL: ``COPY ... FROM STDIN`` through psycopg, in the open
+    transaction (several times faster per row than ``INSERT``s, even pipelined:
+    https://www.postgresql.org/docs/current/populate.html#POPULATE-COPY-FROM); SQLite:
+    ``executemany`` of one ``INSERT``."""
+    if not rows:
+        return
+    if dialect.name != "postgresql":
+        conn.exec_driver_sql(dialect.insert_sql(table, columns), list(rows))
+        return
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)

@@ -93,6 +93,16 @@ def _utc_day(value: datetime) -> date:
     return value.astimezone(UTC).date()
 
 
+def change_fields(entity: str) -> tuple[str, ...]:
+    """The fields of a changed row that :func:`mark_dirty` reads (its ``after`` values)."""
+    fields = [BUCKET_TIME[entity]] if entity in BUCKET_TIME else []
+    if entity == "payouts":
+        fields.append("arrival_date")
+    if entity == "order_lines":
+        fields.append("order_external_id")
+    return tuple(fields)
+
+
 def bucket_day(entity: str, values: Mapping[str, Any]) -> date | None:
     """The UTC day a canonical row counts on (order lines: see :func:`mark_dirty`)."""
     if entity == "payouts" and values.get("arrival_date") is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from normalizer.schema import ENTITY_MODELS, CanonicalRecord
 from warehouse.driver_rows import Dialect
@@ -23,6 +23,7 @@ from warehouse.fingerprints import (
     payload_text,
     text_hash,
 )
+from warehouse.metrics import change_fields
 from warehouse.tables import CANONICAL_TABLES, table_of
 
 RawKey = tuple[str, str]  # (external id, payload hash)
@@ -41,16 +42,16 @@ class MappedRecord:
     canonical: Sequence[CanonicalRecord]
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedRow:
-    """One canonical record, ready to be compared with the stored row and written."""
+class PreparedRow(NamedTuple):
+    """One canonical record, ready to be compared with the stored row and written. A named
+    tuple of plain values: bulk imports send pages between processes, and tuples pickle fast."""
 
     entity: str
     external_id: str
     content_hash: str
     content_text: str  # canonical_versions.content
     fields: tuple[Any, ...]  # the schema fields' column values, in EntityPlan order
-    values: Mapping[str, Any]  # the record's typed values (what the metrics hook reads)
+    values: dict[str, Any]  # what the metrics hook reads (warehouse.metrics.change_fields)
     raw_key: RawKey | None  # the page's raw record it came from
     raw_id: int | None = None  # or a stored raw row, when re-normalizing
 
@@ -70,7 +71,7 @@ class EntityPlan:
     table_name: str
     field_names: tuple[str, ...]
     adapters: tuple[Callable[[Any], Any], ...]
-    insert_sql: str
+    insert_columns: tuple[str, ...]
     update_sql: str
 
     def field_values(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -98,7 +99,7 @@ def entity_plan(entity: str, dialect: Dialect) -> EntityPlan:
         table_name=table.name,
         field_names=field_names,
         adapters=tuple(dialect.adapter(table.c[name]) for name in field_names),
-        insert_sql=dialect.insert_sql(table, (*OWNER_COLUMNS, *LINEAGE_COLUMNS, *field_names)),
+        insert_columns=(*OWNER_COLUMNS, *LINEAGE_COLUMNS, *field_names),
         update_sql=f"UPDATE {table.name} SET {assignments} WHERE id = {marker}",  # noqa: S608
     )
 
@@ -109,14 +110,14 @@ def prepare_row(
     content = canonical_content(record)
     values = record.__dict__
     return PreparedRow(
-        entity=record.entity,
-        external_id=record.external_id,
-        content_hash=content_hash(content),
-        content_text=content_text(content).decode(),
-        fields=entity_plan(record.entity, dialect).field_values(values),
-        values=values,
-        raw_key=raw_key,
-        raw_id=raw_id,
+        record.entity,
+        record.external_id,
+        content_hash(content),
+        content_text(content).decode(),
+        entity_plan(record.entity, dialect).field_values(values),
+        {name: values[name] for name in change_fields(record.entity)},
+        raw_key,
+        raw_id,
     )
 
 

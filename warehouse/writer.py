@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, Table, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from normalizer.schema import CanonicalRecord
-from warehouse.driver_rows import Dialect, executemany
+from warehouse.driver_rows import Dialect, executemany, insert_rows
 from warehouse.engine import write_transaction
 from warehouse.metrics import mark_dirty
 from warehouse.page_prep import (
@@ -71,7 +71,7 @@ class RowChange:
     entity: str
     external_id: str
     before: Mapping[str, Any] | None  # the row as it was; None for a new row
-    after: Mapping[str, Any]  # the canonical values written
+    after: Mapping[str, Any]  # the new values the metrics hook reads (metrics.change_fields)
 
 
 @dataclass
@@ -217,7 +217,7 @@ def _write_raw(
         rows_to_insert.append(
             (row_id, scope.connection_id, stream, key[0], payloads[key], key[1], fetched_at, run_id)
         )
-    executemany(conn, dialect.insert_sql(_table(RawRecord), RAW_COLUMNS), rows_to_insert)
+    insert_rows(conn, dialect, _table(RawRecord), RAW_COLUMNS, rows_to_insert)
     outcome.raw_inserted += len(missing)
     return ids
 
@@ -340,10 +340,10 @@ def _upsert_entity(
 
     table = _table(CANONICAL_TABLES[entity])
     before = _rows_before(conn, table, [c.id for _, c in changed if c is not None])
-    executemany(conn, plan.insert_sql, new_rows)
+    insert_rows(conn, dialect, table, plan.insert_columns, new_rows)
     executemany(conn, plan.update_sql, updated_rows)
     executemany(conn, _close_version_sql(dialect), closed_versions)
-    executemany(conn, _version_insert_sql(dialect), version_rows)
+    insert_rows(conn, dialect, _table(CanonicalVersion), VERSION_COLUMNS, version_rows)
     outcome.rows_inserted += len(new_rows)
     outcome.rows_updated += len(updated_rows)
     outcome.by_entity[entity] = outcome.by_entity.get(entity, 0) + len(rows)
@@ -365,10 +365,6 @@ def _close_version_sql(dialect: Dialect) -> str:
         f"UPDATE canonical_versions SET valid_to = {m} WHERE entity = {m} AND connection_id = {m}"  # noqa: S608
         f" AND external_id = {m} AND valid_to IS NULL"
     )
-
-
-def _version_insert_sql(dialect: Dialect) -> str:
-    return dialect.insert_sql(_table(CanonicalVersion), VERSION_COLUMNS)
 
 
 def _write_quarantine(
