@@ -1,4 +1,4 @@
-"""Case (a), ours: map + redact each record and load it through ``warehouse.writer.write_page``.
+"""Case (a), ours: map + redact each record, prepare the page and write it as the sync runner does.
 
 Per page, exactly what the sync runner does (``scheduler/runner.py``): the stream's mapping,
 ``normalizer.pii.redact`` of the stored copy, ``warehouse.page_prep.prepare_page``, then one
@@ -36,7 +36,6 @@ from warehouse.writer import (
     MappedRecord,
     QuarantineItem,
     StreamStateUpdate,
-    write_page,
     write_prepared,
 )
 
@@ -50,7 +49,6 @@ SELLER = "bench-seller"
 CONTEXT = MappingContext(platform=PLATFORM, buyer_hash_key=b"bench-buyer-hash-key-0123456789ab")
 
 MapPage = Callable[[Page], tuple[list[MappedRecord], list[QuarantineItem]]]
-WritePage = Callable[..., Any]
 
 
 def prepare(url: str) -> Engine:
@@ -112,19 +110,17 @@ def cursor_of(page: Page) -> str:
     return datetime.fromtimestamp(created, UTC).isoformat()
 
 
-def load(
-    engine: Engine,
-    data: Path,
-    page_size: int,
-    write: WritePage = write_page,
-    mapper: MapPage = map_page,
-) -> int:
-    if write is not write_page:  # another writer (bench/fast_path.py): one page after another
-        return _load_in_turn(engine, data, page_size, write, mapper)
+def load(engine: Engine, data: Path, page_size: int, mapper: MapPage = map_page) -> int:
     return asyncio.run(_load_behind(engine, data, page_size, mapper))
 
 
-async def _load_behind(engine: Engine, data: Path, page_size: int, mapper: MapPage) -> int:
+async def _load_behind(
+    engine: Engine,
+    data: Path,
+    page_size: int,
+    mapper: MapPage,
+    accounts: Callable[[str], bool] | None = None,
+) -> int:
     """As ``SyncRunner._read_stream``: map and prepare a page, then commit it in a thread while
     the next page is read, mapped and prepared (``scheduler.write_behind.WriteBehind``)."""
     books = Bookkeeping(engine)
@@ -132,7 +128,7 @@ async def _load_behind(engine: Engine, data: Path, page_size: int, mapper: MapPa
     dialect = Dialect.named(engine.dialect.name)
     writer = WriteBehind()
     count = 0
-    for page in iter_pages(data, page_size):
+    for page in iter_pages(data, page_size, accounts=accounts):
         scope, run_id = books.run_for(page.account, page.stream)
         mapped, quarantined = mapper(page)
         prepared = prepare_page(mapped, dialect)
@@ -162,33 +158,6 @@ async def _load_behind(engine: Engine, data: Path, page_size: int, mapper: MapPa
         await writer.submit(write, None)
         count += len(page.records)
     await writer.drain()
-    return count
-
-
-def _load_in_turn(
-    engine: Engine, data: Path, page_size: int, write: WritePage, mapper: MapPage
-) -> int:
-    books = Bookkeeping(engine)
-    analyzers: dict[tuple[str, str], Any] = {}
-    count = 0
-    for page in iter_pages(data, page_size):
-        scope, run_id = books.run_for(page.account, page.stream)
-        mapped, quarantined = mapper(page)
-        outcome = write(
-            engine,
-            scope=scope,
-            stream=page.stream,
-            run_id=run_id,
-            mapping_version=MAPPING_VERSION[PLATFORM],
-            records=mapped,
-            quarantined=quarantined,
-            state=StreamStateUpdate(cursor=cursor_of(page), pending=None),
-        )
-        key = (page.account, page.stream) if ANALYZE_PER == "run" else ("", "")
-        analyzers.setdefault(key, GrowthAnalyzer(engine)).add(
-            outcome.raw_inserted + outcome.rows_inserted
-        )
-        count += len(page.records)
     return count
 
 

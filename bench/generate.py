@@ -199,14 +199,22 @@ def parse_with(parser: str) -> Callable[[bytes], Any]:
     raise ValueError(f"unknown parser {parser!r}")
 
 
-def iter_pages(path: Path, page_size: int, parser: str = "sellerhub") -> Iterator[Page]:
-    """Pages of at most ``page_size`` parsed records, never spanning two (account, stream)."""
+def iter_pages(
+    path: Path,
+    page_size: int,
+    parser: str = "sellerhub",
+    accounts: Callable[[str], bool] | None = None,
+) -> Iterator[Page]:
+    """Pages of at most ``page_size`` parsed records, never spanning two (account, stream);
+    with ``accounts``, only the records of the accounts it accepts (others are not parsed)."""
     parse = parse_with(parser)
     current: tuple[str, str] | None = None
     records: list[dict[str, Any]] = []
     with path.open("rb") as lines:
         for line in lines:
             account, stream, text = line.split(b"\t", 2)
+            if accounts is not None and not accounts(account.decode()):
+                continue
             key = (account.decode(), stream.decode())
             if key != current or len(records) >= page_size:
                 if records and current is not None:

@@ -31,9 +31,10 @@ from typing import Any
 from bench import databases
 from bench.generate import data_path, generate
 
-CASES = ("ceiling", "ours", "import", "import-2", "fast", "dlt")
+CASES = ("ceiling", "ours", "procs-2", "procs-3", "import", "import-2", "dlt")
 PAGED = {
-    "ours", "import", "import-2", "fast", "ceiling", "ceiling-executemany", "ceiling-msgspec",
+    "ours", "procs-2", "procs-3", "import", "import-2", "ceiling", "ceiling-executemany",
+    "ceiling-msgspec",
 }  # fmt: skip
 ROOT = Path(__file__).resolve().parents[1]
 

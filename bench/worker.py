@@ -8,6 +8,7 @@ set-up is not timed), CPU seconds of this process and its children, peak RSS in 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import threading
@@ -28,15 +29,15 @@ def _case(
         from bench import case_ours
 
         return case_ours.run(database.url, data, page_size)
+    if name.startswith("procs-"):  # procs-N: ours in N sync processes
+        from bench import case_processes
+
+        return case_processes.run(database.url, data, page_size, int(name.split("-", 1)[1]))
     if name.startswith("import"):  # import or import-N (N worker processes)
         from bench import case_import
 
         workers = int(name.split("-", 1)[1]) if "-" in name else None
         return case_import.run(database.url, data, page_size, workers)
-    if name == "fast":
-        from bench import case_fast
-
-        return case_fast.run(database.url, data, page_size)
     if name == "dlt":
         from bench import case_dlt
 
@@ -51,10 +52,39 @@ def _case(
     raise SystemExit(f"unknown case {name!r}")
 
 
+TREE_PEAK = [0.0]  # the largest memory (PSS) of this process and its descendants seen
+
+
 def peak_rss_mib() -> float:
+    """The larger of the process's own peak, its largest child's peak, and the sampled peak of
+    the whole process tree (the cases with worker processes use several at once)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024  # Linux reports KiB
+    return max(max(own, children) / 1024, TREE_PEAK[0])  # Linux reports KiB
+
+
+def _tree_rss_mib(pid: int) -> float:
+    """Memory of ``pid`` and all its descendants now: the sum of their PSS (Linux /proc), so
+    pages a forked worker still shares with its parent count once."""
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/smaps_rollup").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def _sample_tree(stop: threading.Event) -> None:
+    while not stop.wait(0.2):
+        TREE_PEAK[0] = max(TREE_PEAK[0], _tree_rss_mib(os.getpid()))
 
 
 def cpu_seconds() -> float:
@@ -88,6 +118,7 @@ def main(argv: list[str]) -> None:
     started = time.perf_counter()
     stop = threading.Event()
     threading.Thread(target=_progress, args=(started, stop), daemon=True).start()
+    threading.Thread(target=_sample_tree, args=(stop,), daemon=True).start()
     records = load()
     seconds = time.perf_counter() - started
     stop.set()
