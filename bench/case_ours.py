@@ -11,11 +11,9 @@ the tables grow). As in the runner, the write runs in a thread behind the reader
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine, insert
 
@@ -38,10 +36,6 @@ from warehouse.writer import (
     StreamStateUpdate,
     write_prepared,
 )
-
-# ``run``: one analyzer per sync run, as ``scheduler/runner.py`` does; ``process``: one for the
-# whole load (counts every run's rows), to compare the two policies
-ANALYZE_PER = os.environ.get("SELLERHUB_BENCH_ANALYZE_PER", "run")
 
 PLATFORM = "stripe"
 TENANT = "bench-tenant"
@@ -124,7 +118,7 @@ async def _load_behind(
     """As ``SyncRunner._read_stream``: map and prepare a page, then commit it in a thread while
     the next page is read, mapped and prepared (``scheduler.write_behind.WriteBehind``)."""
     books = Bookkeeping(engine)
-    analyzers: dict[tuple[str, str], Any] = {}
+    analyzer = GrowthAnalyzer(engine)  # one per process, as one per SyncRunner
     dialect = Dialect.named(engine.dialect.name)
     writer = WriteBehind()
     count = 0
@@ -132,8 +126,6 @@ async def _load_behind(
         scope, run_id = books.run_for(page.account, page.stream)
         mapped, quarantined = mapper(page)
         prepared = prepare_page(mapped, dialect)
-        key = (page.account, page.stream) if ANALYZE_PER == "run" else ("", "")
-        analyzer = analyzers.setdefault(key, GrowthAnalyzer(engine))
 
         def write(
             scope: ConnectionScope = scope,
@@ -141,7 +133,6 @@ async def _load_behind(
             page: Page = page,
             prepared: PreparedPage = prepared,
             quarantined: list[QuarantineItem] = quarantined,
-            analyzer: Any = analyzer,
         ) -> None:
             outcome = write_prepared(
                 engine,
