@@ -56,11 +56,18 @@ TREE_PEAK = [0.0]  # the largest memory (PSS) of this process and its descendant
 
 
 def peak_rss_mib() -> float:
-    """The larger of the process's own peak, its largest child's peak, and the sampled peak of
-    the whole process tree (the cases with worker processes use several at once)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(max(own, children) / 1024, TREE_PEAK[0])  # Linux reports KiB
+    """The larger of this process's own peak (``VmHWM``), its largest child's, and the sampled
+    peak of the whole process tree (the cases with worker processes use several at once).
+
+    Not ``ru_maxrss`` of the process itself: Linux carries it over ``exec`` from the forked
+    parent, so every worker started at the launcher's size (``bench/load.py`` holding the
+    generated records)."""
+    own = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            own = int(line.split()[1]) / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB
+    return max(own, children, TREE_PEAK[0])
 
 
 def _tree_rss_mib(pid: int) -> float:

@@ -101,6 +101,17 @@ def prepare_raw_page(raw: RawPage, dialect_name: str) -> _Prepared:
     return _Prepared(prepared, unreadable + quarantined, len(records) + len(unreadable))
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """``forkserver`` where there is one: workers start from a clean server process that has
+    imported the mappings once, not from a fork of this one, which may hold threads (a progress
+    bar, a database pool) whose locks a forked child would inherit locked."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
 def default_workers() -> int:
     """One process per core beyond the writer's, at least one."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -119,7 +130,7 @@ def import_pages(
     analyzer = GrowthAnalyzer(engine)
     dialect_name = engine.dialect.name
     count = workers or default_workers()
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    context = _worker_context()
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         in_flight: deque[tuple[RawPage, Future[_Prepared]]] = deque()
         source = iter(pages)
