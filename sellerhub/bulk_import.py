@@ -133,9 +133,8 @@ def import_pages(
     context = _worker_context()
     with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
         in_flight: deque[tuple[RawPage, Future[_Prepared]]] = deque()
-        source = iter(pages)
         try:
-            for raw in source:
+            for raw in pages:
                 in_flight.append((raw, pool.submit(prepare_raw_page, raw, dialect_name)))
                 while len(in_flight) >= 2 * count:
                     _write_next(engine, in_flight, totals, analyzer, on_page)
