@@ -115,7 +115,8 @@ def test_import_writes_what_the_sync_writer_writes(engine: Engine) -> None:
         ).scalars()
         assert sorted(r.external_id for r in raw) == sorted(c["id"] for c in charges)
         run = session.get(SyncRun, run_id)
-        assert run is not None and run.records == len(charges) and run.pages == -(-len(charges) // 17)
+        assert run is not None
+        assert (run.records, run.pages) == (len(charges), -(-len(charges) // 17))
 
 
 def test_bad_lines_are_quarantined_and_the_rest_lands(engine: Engine) -> None:
