@@ -32,11 +32,11 @@ from norm_helpers import FIXTURES, ctx
 from normalizer.records import build
 from normalizer.registry import get_mapping
 from normalizer.schema import ENTITY_MODELS, CanonicalRecord
+from tests.emulator_records import amazon_records, stripe_records
 
 GOLDEN = FIXTURES / "golden" / "mapping_equivalence.txt"
 GROUP = 50
 SEED = 7
-ANCHOR = date(2025, 6, 1)
 
 Case = tuple[str, str, str, dict[str, Any]]  # group, platform, stream, raw
 _MISSING = object()
@@ -64,69 +64,6 @@ def _reparse(doc: Any) -> Any:
     from sandbox.common.decjson import dumps
 
     return json.loads(dumps(doc), parse_float=Decimal)
-
-
-def _stripe_records() -> Iterator[tuple[str, dict[str, Any]]]:
-    from sandbox.stripe.facts import ACCOUNTS
-    from sandbox.stripe.render import (
-        account_json,
-        balance_transaction_json,
-        charge_json,
-        dispute_json,
-        payout_json,
-        refund_json,
-    )
-    from sandbox.stripe.seed import make_account, seed_history
-
-    anchor = datetime(ANCHOR.year, ANCHOR.month, ANCHOR.day, tzinfo=UTC)
-    now = int(anchor.timestamp())
-    for index, profile in enumerate(ACCOUNTS, start=1):
-        account = make_account(SEED, index, profile, anchor)
-        ledger = seed_history(SEED, account, anchor)
-        yield "account", account_json(account)
-        for charge in ledger.charges:
-            yield "charges", charge_json(charge, account)
-        for refund in ledger.refunds:
-            yield "refunds", refund_json(refund)
-        for bt in ledger.balance:
-            yield "balance_transactions", balance_transaction_json(bt, now)
-        for payout in ledger.payouts:
-            yield "payouts", payout_json(payout, now)
-        for dispute in ledger.disputes:
-            yield "disputes", dispute_json(dispute, now)
-
-
-def _amazon_records() -> Iterator[tuple[str, dict[str, Any]]]:
-    from sandbox.amazon.facts import INCLUDED_DATA, MARKETPLACES, SELLERS
-    from sandbox.amazon.render import order_json, transaction_json
-    from sandbox.amazon.seed import make_seller, seed_history
-
-    anchor = datetime(ANCHOR.year, ANCHOR.month, ANCHOR.day, tzinfo=UTC)
-    for index, profile in enumerate(SELLERS, start=1):
-        seller = make_seller(SEED, index, profile)
-        orders, txns, _ = seed_history(SEED, seller, anchor)
-        for marketplace_id in [seller.marketplace.id, *profile.other_marketplaces]:
-            m = MARKETPLACES[marketplace_id]
-            yield (
-                "account",
-                {
-                    "marketplace": {
-                        "id": m.id,
-                        "name": m.name,
-                        "countryCode": m.country,
-                        "defaultCurrencyCode": m.currency,
-                        "defaultLanguageCode": m.language,
-                        "domainName": m.domain,
-                    },
-                    "participation": {"isParticipating": True, "hasSuspendedListings": False},
-                    "storeName": profile.store_name,
-                },
-            )
-        for order in orders:
-            yield "orders", order_json(order, INCLUDED_DATA)
-            yield "orders", order_json(order, ())
-        for txn in txns:
-            yield "transactions", transaction_json(txn)
 
 
 def _bench_records() -> Iterator[tuple[str, dict[str, Any]]]:
@@ -179,8 +116,8 @@ def _variants(platform: str, stream: str, record: dict[str, Any]) -> Iterator[Ca
 
 def cases() -> Iterator[Case]:
     sources = [
-        ("stripe", "emulator", _stripe_records()),
-        ("amazon", "emulator", _amazon_records()),
+        ("stripe", "emulator", stripe_records()),
+        ("amazon", "emulator", amazon_records()),
         ("stripe", "bench", _bench_records()),
     ]
     for platform, source, records in sources:

@@ -16,7 +16,6 @@ import random
 import re
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -29,6 +28,7 @@ from normalizer.context import MappingContext
 from normalizer.errors import MappingError
 from normalizer.pii import REDACTION_TABLES, RedactionRules, buyer_key, redact
 from normalizer.records import iter_raw_records
+from tests.emulator_records import amazon_records, stripe_records
 
 SEED = 7
 KEY = "bk_" + "0123456789abcdef" * 4
@@ -129,54 +129,9 @@ def test_fixture_pages(platform: str, stream: str, page: str) -> None:
         _check(platform, stream, record)
 
 
-def _stripe_records() -> Iterator[tuple[str, dict[str, Any]]]:
-    from sandbox.stripe.facts import ACCOUNTS
-    from sandbox.stripe.render import (
-        account_json,
-        balance_transaction_json,
-        charge_json,
-        dispute_json,
-        payout_json,
-        refund_json,
-    )
-    from sandbox.stripe.seed import make_account, seed_history
-
-    anchor = datetime(2025, 6, 1, tzinfo=UTC)
-    now = int(anchor.timestamp())
-    for index, profile in enumerate(ACCOUNTS, start=1):
-        account = make_account(SEED, index, profile, anchor)
-        ledger = seed_history(SEED, account, anchor)
-        yield "account", account_json(account)
-        for charge in ledger.charges:
-            yield "charges", charge_json(charge, account)
-        for refund in ledger.refunds:
-            yield "refunds", refund_json(refund)
-        for bt in ledger.balance:
-            yield "balance_transactions", balance_transaction_json(bt, now)
-        for payout in ledger.payouts:
-            yield "payouts", payout_json(payout, now)
-        for dispute in ledger.disputes:
-            yield "disputes", dispute_json(dispute, now)
-
-
-def _amazon_records() -> Iterator[tuple[str, dict[str, Any]]]:
-    from sandbox.amazon.facts import INCLUDED_DATA, SELLERS
-    from sandbox.amazon.render import order_json, transaction_json
-    from sandbox.amazon.seed import make_seller, seed_history
-
-    anchor = datetime(2025, 6, 1, tzinfo=UTC)
-    for index, profile in enumerate(SELLERS, start=1):
-        orders, txns, _ = seed_history(SEED, make_seller(SEED, index, profile), anchor)
-        for order in orders:
-            yield "orders", order_json(order, INCLUDED_DATA)
-            yield "orders", order_json(order, ())
-        for txn in txns:
-            yield "transactions", transaction_json(txn)
-
-
 def test_stripe_emulator_records() -> None:
     seen = set()
-    for stream, record in _stripe_records():
+    for stream, record in stripe_records():
         seen.add(stream)
         _check("stripe", stream, record)
     assert {"charges", "disputes"} <= seen
@@ -184,7 +139,7 @@ def test_stripe_emulator_records() -> None:
 
 def test_amazon_emulator_records() -> None:
     orders = 0
-    for stream, record in _amazon_records():
+    for stream, record in amazon_records():
         orders += stream == "orders"
         _check("amazon", stream, record)
     assert orders > 0
@@ -201,7 +156,7 @@ def test_load_benchmark_records() -> None:
 
 
 def test_untouched_parts_are_shared_not_copied() -> None:
-    record = next(record for stream, record in _stripe_records() if stream == "charges")
+    record = next(record for stream, record in stripe_records() if stream == "charges")
     stored = redact("stripe", "charges", record, ctx("stripe"))
     assert stored["outcome"] is record["outcome"]  # no path goes there
     assert stored["billing_details"] is not record["billing_details"]

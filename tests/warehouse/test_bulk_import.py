@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,8 +11,9 @@ from sqlmodel import Session
 
 from normalizer.context import MappingContext
 from sandbox.common.decjson import dumps
-from sellerhub import control
 from sellerhub.bulk_import import RawPage, import_pages, pages_of_lines
+from tests.emulator_records import stripe_records
+from tests.scoring.helpers import make_scope, new_run
 from warehouse.tables import (
     CANONICAL_TABLES,
     CanonicalVersion,
@@ -29,34 +29,12 @@ LINEAGE = {"id", "connection_id", "raw_id", "first_seen_at", "recorded_at"}
 
 
 def _charges() -> list[dict[str, Any]]:
-    from sandbox.stripe.facts import ACCOUNTS
-    from sandbox.stripe.render import charge_json
-    from sandbox.stripe.seed import make_account, seed_history
-
-    anchor = datetime(2025, 6, 1, tzinfo=UTC)
-    account = make_account(11, 1, ACCOUNTS[0], anchor)
-    return [charge_json(charge, account) for charge in seed_history(11, account, anchor).charges]
+    return [record for stream, record in stripe_records() if stream == "charges"]
 
 
 def _scope(engine: Engine, account: str) -> tuple[ConnectionScope, int]:
-    tenant = control.ensure_tenant(engine, "t")
-    seller = control.ensure_seller(engine, tenant.id, "s1", "Seller")
-    connection = control.upsert_connection(
-        engine,
-        tenant_id=tenant.id,
-        seller_id=seller.id,
-        platform="stripe",
-        environment="sandbox",
-        region="",
-        platform_account_id=account,
-        scopes="read_only",
-    )
-    with Session(engine) as session:
-        run = SyncRun(connection_id=connection.id, stream="charges", trigger="import")
-        session.add(run)
-        session.commit()
-        assert run.id is not None
-        return ConnectionScope(tenant.id, seller.id, connection.id, "stripe"), run.id
+    scope = make_scope(engine, "stripe", account=account)
+    return scope, new_run(engine, scope, "charges")
 
 
 def _pages(scope: ConnectionScope, run_id: int, lines: list[bytes], size: int) -> Iterator[RawPage]:

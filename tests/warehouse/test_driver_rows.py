@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, select
-from sqlmodel import Session
 
 from normalizer.schema import (
     Account,
@@ -34,10 +33,10 @@ from normalizer.schema import (
     TransactionStatus,
     TransactionType,
 )
-from sellerhub import control
+from tests.scoring.helpers import make_scope, new_run
 from warehouse.driver_rows import sqlite_money, sqlite_time
 from warehouse.fingerprints import canonical_content, content_hash
-from warehouse.tables import CANONICAL_TABLES, SyncRun, table_of
+from warehouse.tables import CANONICAL_TABLES, table_of
 from warehouse.writer import ConnectionScope, MappedRecord, StreamStateUpdate, write_page
 
 WHEN = datetime(2026, 3, 1, 12, 0, 5, 120, tzinfo=UTC)
@@ -69,25 +68,8 @@ def _records() -> list[CanonicalRecord]:
 
 
 def _scope(engine: Engine, account: str) -> tuple[ConnectionScope, int]:
-    tenant = control.ensure_tenant(engine, "t")
-    seller = control.ensure_seller(engine, tenant.id, "s1", "Seller")
-    connection = control.upsert_connection(
-        engine,
-        tenant_id=tenant.id,
-        seller_id=seller.id,
-        platform="stripe",
-        environment="sandbox",
-        region="",
-        platform_account_id=account,
-        scopes="read_only",
-    )
-    with Session(engine) as session:
-        run = SyncRun(connection_id=connection.id, stream="charges")
-        session.add(run)
-        session.commit()
-        assert run.id is not None
-        run_id = run.id
-    return ConnectionScope(tenant.id, seller.id, connection.id, "stripe"), run_id
+    scope = make_scope(engine, "stripe", account=account)
+    return scope, new_run(engine, scope, "charges")
 
 
 def _stored(engine: Engine, entity: str, connection_id: str) -> dict[str, Any]:
