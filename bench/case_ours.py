@@ -19,8 +19,8 @@ from sqlalchemy import Engine, insert
 
 from bench.generate import Page, iter_pages
 from normalizer.context import MappingContext
-from normalizer.pii import redact
-from normalizer.registry import MAPPING_VERSION, get_mapping
+from normalizer.registry import MAPPING_VERSION
+from scheduler.page_mapping import map_records
 from scheduler.write_behind import WriteBehind
 from sellerhub.memory import freeze_startup_objects
 from warehouse.driver_rows import Dialect
@@ -89,14 +89,8 @@ class Bookkeeping:
 
 
 def map_page(page: Page) -> tuple[list[MappedRecord], list[QuarantineItem]]:
-    """As ``SyncRunner._map_page``: map, then redact the copy that is stored."""
-    mapping = get_mapping(PLATFORM, page.stream)
-    mapped: list[MappedRecord] = []
-    for raw in page.records:
-        canonical = mapping(raw, CONTEXT)
-        stored = redact(PLATFORM, page.stream, raw, CONTEXT)
-        mapped.append(MappedRecord(str(raw["id"]), stored, canonical))
-    return mapped, []
+    """The runner's own mapping step (map, redact the stored copy, quarantine what fails)."""
+    return map_records(PLATFORM, page.stream, "id", page.records, CONTEXT)
 
 
 def cursor_of(page: Page) -> str:

@@ -43,30 +43,15 @@ def stripe_records(seed: int = SEED, anchor: datetime = ANCHOR) -> Iterator[tupl
 def amazon_records(seed: int = SEED, anchor: datetime = ANCHOR) -> Iterator[tuple[str, Any]]:
     """(stream, record) for every seeded Amazon seller: marketplace participations, orders
     (with and without the included data) and finance transactions."""
-    from sandbox.amazon.facts import INCLUDED_DATA, MARKETPLACES, SELLERS
-    from sandbox.amazon.render import order_json, transaction_json
+    from sandbox.amazon.facts import INCLUDED_DATA, SELLERS
+    from sandbox.amazon.render import order_json, participation_json, transaction_json
     from sandbox.amazon.seed import make_seller, seed_history
 
     for index, profile in enumerate(SELLERS, start=1):
         seller = make_seller(seed, index, profile)
         orders, txns, _ = seed_history(seed, seller, anchor)
         for marketplace_id in [seller.marketplace.id, *profile.other_marketplaces]:
-            m = MARKETPLACES[marketplace_id]
-            yield (
-                "account",
-                {
-                    "marketplace": {
-                        "id": m.id,
-                        "name": m.name,
-                        "countryCode": m.country,
-                        "defaultCurrencyCode": m.currency,
-                        "defaultLanguageCode": m.language,
-                        "domainName": m.domain,
-                    },
-                    "participation": {"isParticipating": True, "hasSuspendedListings": False},
-                    "storeName": profile.store_name,
-                },
-            )
+            yield "account", participation_json(marketplace_id, profile.store_name)
         for order in orders:
             yield "orders", order_json(order, INCLUDED_DATA)
             yield "orders", order_json(order, ())

@@ -85,9 +85,7 @@ class Dialect:
     @classmethod
     def named(cls, name: str) -> Dialect:
         """``sqlite`` or ``postgresql`` (SQLAlchemy's dialect names)."""
-        if name == "sqlite":
-            return _SQLITE
-        return cls(name, "%s", postgres_time, postgres_money, plain)
+        return _SQLITE if name == "sqlite" else _POSTGRES
 
     def adapter(self, column: Column[Any]) -> Adapt:
         kind = column.type
@@ -109,6 +107,7 @@ class Dialect:
 
 
 _SQLITE = Dialect("sqlite", "?", sqlite_time, sqlite_money, sqlite_date)
+_POSTGRES = Dialect("postgresql", "%s", postgres_time, postgres_money, plain)
 
 
 def _is_utc_datetime(kind: Any) -> bool:

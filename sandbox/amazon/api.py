@@ -18,12 +18,11 @@ from fastapi.responses import JSONResponse, Response
 from sandbox.amazon.facts import (
     FULFILLMENT_STATUSES,
     INCLUDED_DATA,
-    MARKETPLACES,
     MAX_POSTED_WINDOW_DAYS,
     TRANSACTIONS_PAGE_SIZE,
 )
 from sandbox.amazon.model import Seller, Transaction
-from sandbox.amazon.render import iso, order_json, transaction_json
+from sandbox.amazon.render import iso, order_json, participation_json, transaction_json
 from sandbox.amazon.world import AmazonWorld
 from sandbox.common.decjson import DecimalJSONResponse
 from sandbox.common.pagetoken import PageTokenError
@@ -300,21 +299,8 @@ def _list_transactions(world: AmazonWorld, request: Request, seller: Seller) -> 
 
 
 def _participations(world: AmazonWorld, seller: Seller) -> Response:
-    payload = []
-    for marketplace_id in world.participations(seller):
-        m = MARKETPLACES[marketplace_id]
-        payload.append(
-            {
-                "marketplace": {
-                    "id": m.id,
-                    "name": m.name,
-                    "countryCode": m.country,
-                    "defaultCurrencyCode": m.currency,
-                    "defaultLanguageCode": m.language,
-                    "domainName": m.domain,
-                },
-                "participation": {"isParticipating": True, "hasSuspendedListings": False},
-                "storeName": seller.profile.store_name,
-            }
-        )
+    payload = [
+        participation_json(marketplace_id, seller.profile.store_name)
+        for marketplace_id in world.participations(seller)
+    ]
     return JSONResponse({"payload": payload})

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sandbox.amazon.facts import MARKETPLACES
 from sandbox.amazon.model import Breakdown, Order, OrderLine, Transaction
 from sandbox.common.money import decimal_str, quantize
 
@@ -53,6 +54,23 @@ def _line(line: OrderLine, order: Order, included: Collection[str]) -> dict[str,
             "quantityUnfulfilled": line.quantity - shipped,
         }
     return item
+
+
+def participation_json(marketplace_id: str, store_name: str) -> dict[str, Any]:
+    """One entry of Sellers ``getMarketplaceParticipations``."""
+    m = MARKETPLACES[marketplace_id]
+    return {
+        "marketplace": {
+            "id": m.id,
+            "name": m.name,
+            "countryCode": m.country,
+            "defaultCurrencyCode": m.currency,
+            "defaultLanguageCode": m.language,
+            "domainName": m.domain,
+        },
+        "participation": {"isParticipating": True, "hasSuspendedListings": False},
+        "storeName": store_name,
+    }
 
 
 def order_json(order: Order, included: Collection[str]) -> dict[str, Any]:

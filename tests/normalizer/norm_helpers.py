@@ -12,6 +12,19 @@ from typing import Any
 from normalizer.context import MappingContext
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# (platform, stream, page under FIXTURES): every recorded-shape page the tests read
+FIXTURE_PAGES = [
+    ("amazon", "orders", "amazon/orders_page.json"),
+    ("amazon", "orders", "amazon/orders_v0_page.json"),
+    ("amazon", "transactions", "amazon/transactions_page.json"),
+    ("amazon", "account", "amazon/marketplace_participations.json"),
+    ("stripe", "charges", "stripe/charges.json"),
+    ("stripe", "balance_transactions", "stripe/balance_transactions.json"),
+    ("stripe", "refunds", "stripe/refunds.json"),
+    ("stripe", "payouts", "stripe/payouts.json"),
+    ("stripe", "disputes", "stripe/disputes.json"),
+    ("stripe", "account", "stripe/account.json"),
+]
 REFERENCE = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference"
 TENANT_KEY = b"tenant-key-for-normalizer-tests!"
 

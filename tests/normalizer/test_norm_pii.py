@@ -4,7 +4,7 @@ import copy
 import json
 
 import pytest
-from norm_helpers import FIXTURES, TENANT_KEY, ctx, expected_buyer_key, fixture
+from norm_helpers import FIXTURE_PAGES, FIXTURES, TENANT_KEY, ctx, expected_buyer_key, fixture
 
 from normalizer.context import MappingContext
 from normalizer.errors import MappingError
@@ -119,21 +119,7 @@ def test_redaction_does_not_touch_the_original() -> None:
     assert record == before
 
 
-ALL_PAGES = [
-    ("amazon", "orders", "amazon/orders_page.json"),
-    ("amazon", "orders", "amazon/orders_v0_page.json"),
-    ("amazon", "transactions", "amazon/transactions_page.json"),
-    ("amazon", "account", "amazon/marketplace_participations.json"),
-    ("stripe", "charges", "stripe/charges.json"),
-    ("stripe", "balance_transactions", "stripe/balance_transactions.json"),
-    ("stripe", "refunds", "stripe/refunds.json"),
-    ("stripe", "payouts", "stripe/payouts.json"),
-    ("stripe", "disputes", "stripe/disputes.json"),
-    ("stripe", "account", "stripe/account.json"),
-]
-
-
-@pytest.mark.parametrize(("platform", "stream", "page"), ALL_PAGES)
+@pytest.mark.parametrize(("platform", "stream", "page"), FIXTURE_PAGES)
 def test_mapping_the_redacted_copy_gives_the_same_output(
     platform: str, stream: str, page: str
 ) -> None:

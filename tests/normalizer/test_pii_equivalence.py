@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
-from norm_helpers import FIXTURES, TENANT_KEY, ctx
+from norm_helpers import FIXTURE_PAGES, FIXTURES, TENANT_KEY, ctx
 
 from normalizer import pii
 from normalizer.context import MappingContext
@@ -107,20 +107,6 @@ def _check(platform: str, stream: str, record: Mapping[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- real shapes
-
-
-FIXTURE_PAGES = [
-    ("amazon", "orders", "amazon/orders_page.json"),
-    ("amazon", "orders", "amazon/orders_v0_page.json"),
-    ("amazon", "transactions", "amazon/transactions_page.json"),
-    ("amazon", "account", "amazon/marketplace_participations.json"),
-    ("stripe", "charges", "stripe/charges.json"),
-    ("stripe", "balance_transactions", "stripe/balance_transactions.json"),
-    ("stripe", "refunds", "stripe/refunds.json"),
-    ("stripe", "payouts", "stripe/payouts.json"),
-    ("stripe", "disputes", "stripe/disputes.json"),
-    ("stripe", "account", "stripe/account.json"),
-]
 
 
 @pytest.mark.parametrize(("platform", "stream", "page"), FIXTURE_PAGES)
