@@ -16,12 +16,12 @@ from sellerhub.settings import Settings
 from tests.cli.payloads import stripe_charge
 from tests.scoring.helpers import make_scope
 from tests.scoring.test_cli_warehouse import root
-from warehouse.tables import SyncRun, SyncState
+from warehouse.tables import Connection, SyncRun, SyncState
 
 
-def test_import_loads_records_and_reports_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def hub_with_connection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Connection]:
+    """A SQLite home with one tenant, seller and Stripe connection."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     home = tmp_path / "home"
     runtime = Runtime(Settings.from_env(home))
@@ -30,6 +30,13 @@ def test_import_loads_records_and_reports_them(
         (connection,) = control.list_connections(runtime.engine)
     finally:
         runtime.close()
+    return home, connection
+
+
+def test_import_loads_records_and_reports_them(
+    tmp_path: Path, hub_with_connection: tuple[Path, Connection]
+) -> None:
+    home, connection = hub_with_connection
     raws = [stripe_charge(f"ch_{i}", 1000 + i, "usd", 1767225600 + 3600 * i) for i in range(5)]
     export = tmp_path / "charges.jsonl"
     export.write_text(
@@ -61,19 +68,12 @@ def test_import_loads_records_and_reports_them(
 )
 def test_import_refuses_unknown_targets_in_one_line(
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    hub_with_connection: tuple[Path, Connection],
     connection: str | None,
     stream: str,
     message: str,
 ) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    home = tmp_path / "home"
-    runtime = Runtime(Settings.from_env(home))
-    try:
-        make_scope(runtime.engine, "stripe", tenant="Import Lender")
-        (existing,) = control.list_connections(runtime.engine)
-    finally:
-        runtime.close()
+    home, existing = hub_with_connection
     export = tmp_path / "x.jsonl"
     export.write_text("{}\n", encoding="utf-8")
     result = CliRunner().invoke(
