@@ -47,8 +47,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+# Pages of 16 KiB instead of SQLite's 4 KiB: a raw record (about 1.2 KB of JSON) and its
+# neighbours share a page instead of two rows filling a 4 KiB page to 60 %, and a commit writes
+# fewer, larger pages to the WAL (the page write measured 21 % less CPU per record in
+# docs/benchmarks.md). It only takes effect on a database that has no tables yet
+# (https://www.sqlite.org/pragma.html#pragma_page_size), so it is set before anything else.
+SQLITE_PAGE_SIZE = 16384
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
