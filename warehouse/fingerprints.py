@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -92,10 +92,16 @@ def content_hash(content: Mapping[str, Any]) -> str:
     plain = True
     for key, value in content.items():
         if isinstance(value, str):
-            value = _normalize_number_text(value)
+            value = normalize_number_text(value)
         elif value.__class__ not in _AS_IS:
             plain = False
         normalized[key] = value
+    return normalized_content_hash(normalized, plain=plain)
+
+
+def normalized_content_hash(normalized: Mapping[str, Any], *, plain: bool = True) -> str:
+    """``content_hash`` of content whose number-like strings are already normalized;
+    ``plain``: every value is a string, an integer, a boolean or null."""
     if plain:
         text = _HASH_ENCODER.encode(normalized)
         if text.isascii() and b"\\" not in text and b"\x7f" not in text:
@@ -110,7 +116,7 @@ def _hash_default(value: Any) -> str:
     raise TypeError(f"cannot hash a {type(value).__name__}")
 
 
-def _normalize_number_text(value: str) -> str:
+def normalize_number_text(value: str) -> str:
     """A plain decimal number's text without trailing zeros (``"10.50"`` -> ``"10.5"``); any
     other string as it is. The shape test comes first: most strings are not numbers."""
     if not value.replace(".", "", 1).lstrip("-").isdigit():
@@ -122,3 +128,63 @@ def _normalize_number_text(value: str) -> str:
     if not number.is_finite():
         return value
     return format(number.normalize(), "f")
+
+
+# ------------------------------------------------------- content and hash input in one step
+
+ContentParts = Callable[[Any], tuple[Any, Any]]
+
+
+def _as_is_parts(value: Any) -> tuple[Any, Any]:
+    return value, value
+
+
+def _text_parts(value: str) -> tuple[str, str]:
+    return value, normalize_number_text(value)
+
+
+def _money_parts(value: Decimal) -> tuple[str, str]:
+    """``normalize_number_text(format(value, "f"))`` without parsing the text back."""
+    text = format(value, "f")
+    return text, format(value.normalize(), "f") if value.is_finite() else text
+
+
+def _time_parts(value: datetime) -> tuple[str, str]:
+    text = value.isoformat().replace("+00:00", "Z")
+    return text, text  # never number-like (it has a "-" after its first digit)
+
+
+def _day_parts(value: date) -> tuple[str, str]:
+    text = value.isoformat()
+    return text, text
+
+
+def _enum_parts(value: Enum) -> tuple[Any, Any]:
+    plain = value.value
+    return plain, normalize_number_text(plain) if isinstance(plain, str) else plain
+
+
+_PARTS: dict[type, ContentParts] = {
+    str: _text_parts,
+    int: _as_is_parts,
+    bool: _as_is_parts,
+    type(None): _as_is_parts,
+    Decimal: _money_parts,
+    datetime: _time_parts,
+    date: _day_parts,
+}
+
+
+def content_parts(kind: type) -> ContentParts | None:
+    """For a field value of class ``kind``: value -> (its ``canonical_content`` value, that
+    value as ``content_hash`` normalizes it), so a row's content and hash input come out of one
+    pass over its fields. None for a class this shortcut does not know (the caller then uses
+    ``canonical_content`` and ``content_hash``); enums with text or integer values are known."""
+    parts = _PARTS.get(kind)
+    if (
+        parts is None
+        and issubclass(kind, Enum)
+        and all(type(member.value) in (str, int) for member in kind)
+    ):
+        parts = _PARTS[kind] = _enum_parts
+    return parts

@@ -20,10 +20,12 @@ from warehouse.fingerprints import (
     canonical_content,
     content_hash,
     content_text,
+    normalized_content_hash,
     payload_text,
     text_hash,
 )
 from warehouse.metrics import change_fields
+from warehouse.row_parts import RowPartsFunction, compile_row_parts
 from warehouse.tables import CANONICAL_TABLES, table_of
 
 RawKey = tuple[str, str]  # (external id, payload hash)
@@ -73,6 +75,7 @@ class EntityPlan:
     adapters: tuple[Callable[[Any], Any], ...]
     insert_columns: tuple[str, ...]
     update_sql: str
+    row_parts: RowPartsFunction  # (content, hash input, field_values) in one pass
 
     def field_values(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """Strings, integers and nulls go as they are; decimals, times, dates and enums
@@ -94,27 +97,36 @@ def entity_plan(entity: str, dialect: Dialect) -> EntityPlan:
     if declared != expected:  # a schema change that forgot the table (or the reverse)
         raise RuntimeError(f"{entity}: columns {sorted(expected ^ declared)} do not match")
     marker = dialect.marker
+    adapters = tuple(dialect.adapter(table.c[name]) for name in field_names)
     assignments = ", ".join(f"{name} = {marker}" for name in (*LINEAGE_COLUMNS, *field_names))
     return EntityPlan(
         table_name=table.name,
         field_names=field_names,
-        adapters=tuple(dialect.adapter(table.c[name]) for name in field_names),
+        adapters=adapters,
         insert_columns=(*OWNER_COLUMNS, *LINEAGE_COLUMNS, *field_names),
         update_sql=f"UPDATE {table.name} SET {assignments} WHERE id = {marker}",  # noqa: S608
+        row_parts=compile_row_parts(field_names, adapters),
     )
 
 
 def prepare_row(
     record: CanonicalRecord, dialect: Dialect, raw_key: RawKey | None, raw_id: int | None = None
 ) -> PreparedRow:
-    content = canonical_content(record)
+    plan = entity_plan(record.entity, dialect)
     values = record.__dict__
+    parts = plan.row_parts(values)
+    if parts is None:
+        content = canonical_content(record)
+        digest, fields = content_hash(content), plan.field_values(values)
+    else:
+        content, hashed, fields = parts
+        digest = normalized_content_hash(hashed)
     return PreparedRow(
         record.entity,
         record.external_id,
-        content_hash(content),
+        digest,
         content_text(content).decode(),
-        entity_plan(record.entity, dialect).field_values(values),
+        fields,
         {name: values[name] for name in change_fields(record.entity)},
         raw_key,
         raw_id,
