@@ -219,7 +219,15 @@ def lineage(
     """
     _check_entity(entity)
     table = table_of(CANONICAL_TABLES[entity])
-    query = select(table).where(table.c.tenant_id == tenant_id, table.c.external_id == external_id)
+    tenant_connections = select(table_of(Connection).c.id).where(
+        table_of(Connection).c.tenant_id == tenant_id
+    )
+    # through the natural key (connection_id, external_id): there is no tenant_id index
+    query = select(table).where(
+        table.c.connection_id.in_(tenant_connections),
+        table.c.external_id == external_id,
+        table.c.tenant_id == tenant_id,
+    )
     if connection_id is not None:
         query = query.where(table.c.connection_id == connection_id)
     versions = table_of(CanonicalVersion)

@@ -193,7 +193,8 @@ class CanonicalColumns(SQLModel):
     """Ownership and lineage columns every canonical row carries."""
 
     id: int | None = Field(default=None, primary_key=True)
-    tenant_id: str = Field(max_length=64, index=True)
+    # not indexed alone (migration 0006): reads go by seller or through the tenant's connections
+    tenant_id: str = Field(max_length=64)
     # per-seller reads use the (seller_id, platform, time) bucket index where the entity has
     # one (warehouse/scoring_tables.py); accounts and order lines index seller_id alone
     seller_id: str = Field(max_length=64)
