@@ -139,24 +139,9 @@ def _as_is_parts(value: Any) -> tuple[Any, Any]:
     return value, value
 
 
-def _text_parts(value: str) -> tuple[str, str]:
-    return value, normalize_number_text(value)
-
-
-def _money_parts(value: Decimal) -> tuple[str, str]:
-    """``normalize_number_text(format(value, "f"))`` without parsing the text back."""
-    text = format(value, "f")
-    return text, format(value.normalize(), "f") if value.is_finite() else text
-
-
-def _time_parts(value: datetime) -> tuple[str, str]:
-    text = value.isoformat().replace("+00:00", "Z")
-    return text, text  # never number-like (it has a "-" after its first digit)
-
-
 def _day_parts(value: date) -> tuple[str, str]:
     text = value.isoformat()
-    return text, text
+    return text, text  # never number-like
 
 
 def _enum_parts(value: Enum) -> tuple[Any, Any]:
@@ -164,22 +149,14 @@ def _enum_parts(value: Enum) -> tuple[Any, Any]:
     return plain, normalize_number_text(plain) if isinstance(plain, str) else plain
 
 
-_PARTS: dict[type, ContentParts] = {
-    str: _text_parts,
-    int: _as_is_parts,
-    bool: _as_is_parts,
-    type(None): _as_is_parts,
-    Decimal: _money_parts,
-    datetime: _time_parts,
-    date: _day_parts,
-}
+# text, null, Decimal and datetime are written out inline by warehouse/row_parts.py
+_PARTS: dict[type, ContentParts] = {int: _as_is_parts, bool: _as_is_parts, date: _day_parts}
 
 
 def content_parts(kind: type) -> ContentParts | None:
-    """For a field value of class ``kind``: value -> (its ``canonical_content`` value, that
-    value as ``content_hash`` normalizes it), so a row's content and hash input come out of one
-    pass over its fields. None for a class this shortcut does not know (the caller then uses
-    ``canonical_content`` and ``content_hash``); enums with text or integer values are known."""
+    """For a field value of class ``kind`` (integers, booleans, dates and enums with text or
+    integer values): value -> (its ``canonical_content`` value, that value as
+    ``content_hash`` normalizes it). None for any other class."""
     parts = _PARTS.get(kind)
     if (
         parts is None

@@ -8,8 +8,8 @@ driver (``EntityPlan.field_values``). Computed one after the other, with a call 
 view, they were a fifth of the CPU a record costs before the database. The function built here
 does the three at once with each field's common cases (text, null, decimal, UTC time) written
 out inline, the way ``dataclasses`` builds ``__init__``: from source text made only of the
-schema's own field names. Any other class goes through ``fingerprints.content_parts``, and a
-class it does not know makes the function return None (the caller then uses the three
+schema's own field names. Integers, dates and enums go through ``fingerprints.content_parts``;
+a class it does not know makes the function return None (the caller then uses the three
 functions above). ``tests/warehouse/test_fingerprints.py`` checks the results are the same.
 """
 
