@@ -68,7 +68,8 @@ def _field_names(model: type[CanonicalRecord]) -> tuple[str, ...]:
     return tuple(model.model_fields)
 
 
-_AS_IS = frozenset({str, int, bool, type(None)})
+# values that are their own JSON and their own driver value
+PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 
 
 def canonical_content(record: CanonicalRecord) -> dict[str, Any]:
@@ -77,7 +78,7 @@ def canonical_content(record: CanonicalRecord) -> dict[str, Any]:
     content: dict[str, Any] = {}
     for name in _field_names(type(record)):
         value = values[name]
-        content[name] = value if value.__class__ in _AS_IS else _plain(value)
+        content[name] = value if value.__class__ in PLAIN_SCALARS else _plain(value)
     return content
 
 
@@ -93,7 +94,7 @@ def content_hash(content: Mapping[str, Any]) -> str:
     for key, value in content.items():
         if isinstance(value, str):
             value = normalize_number_text(value)
-        elif value.__class__ not in _AS_IS:
+        elif value.__class__ not in PLAIN_SCALARS:
             plain = False
         normalized[key] = value
     return normalized_content_hash(normalized, plain=plain)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from normalizer.schema import ENTITY_MODELS, CanonicalRecord
 from warehouse.driver_rows import Dialect
 from warehouse.fingerprints import (
+    PLAIN_SCALARS,
     canonical_content,
     content_hash,
     content_text,
@@ -32,7 +33,6 @@ RawKey = tuple[str, str]  # (external id, payload hash)
 
 OWNER_COLUMNS = ("tenant_id", "seller_id", "connection_id", "platform", "first_seen_at")
 LINEAGE_COLUMNS = ("raw_id", "mapping_version", "recorded_at", "version", "content_hash")
-_AS_IS = frozenset({str, int, bool, type(None)})
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class EntityPlan:
         through their column's adapter."""
         return tuple(
             [
-                value if (value := values[name]).__class__ in _AS_IS else adapt(value)
+                value if (value := values[name]).__class__ in PLAIN_SCALARS else adapt(value)
                 for name, adapt in zip(self.field_names, self.adapters, strict=True)
             ]
         )

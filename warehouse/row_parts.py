@@ -21,12 +21,11 @@ from decimal import Decimal
 from typing import Any
 
 from warehouse.driver_rows import sqlite_time
-from warehouse.fingerprints import content_parts, normalize_number_text
+from warehouse.fingerprints import PLAIN_SCALARS, content_parts, normalize_number_text
 
 RowParts = tuple[dict[str, Any], dict[str, Any], tuple[Any, ...]]
 RowPartsFunction = Callable[[Mapping[str, Any]], RowParts | None]
 
-_AS_IS = frozenset({str, int, bool, type(None)})
 
 _TIME = """\
         c{i} = h{i} = v.isoformat().replace("+00:00", "Z")
@@ -89,7 +88,7 @@ def compile_row_parts(
         "datetime": datetime,
         "content_parts": content_parts,
         "normalize": normalize_number_text,
-        "AS_IS": _AS_IS,
+        "AS_IS": PLAIN_SCALARS,
         **{f"adapt{i}": adapt for i, adapt in enumerate(adapters)},
     }
     exec(compile(source, f"<row_parts {', '.join(field_names)}>", "exec"), namespace)  # noqa: S102
