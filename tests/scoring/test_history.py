@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
 from normalizer.schema import Order, OrderStatus
 from tests.scoring.helpers import make_scope, new_run, write
@@ -181,3 +182,30 @@ def test_lineage_leads_to_the_raw_record_run_and_every_version(engine: Engine, t
     with pytest.raises(AmbiguousRow):
         lineage(engine, "orders", scope.tenant_id, "ch_1")
     assert lineage(engine, "orders", scope.tenant_id, "ch_1", twin.connection_id)["version"] == 1
+
+
+def test_lineage_finds_a_row_by_its_natural_key(engine: Engine, tenant: str) -> None:
+    """Migration 0006 dropped the canonical tables' tenant_id index: the look-up of a row by
+    external id must go through the natural key (connection_id, external_id), not scan."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plan")
+    scope = make_scope(engine, "stripe", tenant=tenant)
+    write(engine, scope, "charges", [[charge("ch_1", OrderStatus.PAID)]])
+    statements: list[tuple[str, object]] = []
+
+    def capture(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and re.search(r"\bFROM orders\b", sql):
+            statements.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert lineage(engine, "orders", scope.tenant_id, "ch_1")["external_id"] == "ch_1"
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    assert statements, "lineage read no orders row"
+    sql, params = statements[0]
+    with engine.connect() as conn:
+        plan = [str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
+    orders_steps = [step for step in plan if " orders " in f"{step} "]
+    assert orders_steps, plan
+    assert all("(connection_id=? AND external_id=?)" in step for step in orders_steps), plan
