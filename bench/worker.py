@@ -95,11 +95,36 @@ def _sample_tree(stop: threading.Event) -> None:
 
 
 def cpu_seconds() -> float:
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
+    """CPU of this process and every process under it, alive or ended.
+
+    ``RUSAGE_CHILDREN`` alone misses a child still running when the load ends, and everything
+    below it: ``import-2``'s workers are children of the multiprocessing ``forkserver``, which
+    lives until this process exits. So the whole tree is read from ``/proc`` (each process's
+    own time plus what it has reaped); ``getrusage`` where there is no ``/proc``."""
+    if not Path("/proc/self/stat").exists():
+        total = 0.0
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+            usage = resource.getrusage(who)
+            total += usage.ru_utime + usage.ru_stime
+        return total
+    return _tree_cpu_ticks(os.getpid()) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_ticks(pid: int) -> int:
+    """utime + stime + cutime + cstime of ``pid`` (clock ticks, proc(5)) and of its live
+    descendants; an ended, reaped child is in its parent's cutime and cstime."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:  # ended meanwhile: counted by its parent once reaped
+        return 0
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
+    own = sum(int(fields[index]) for index in (11, 12, 13, 14))  # fields 14-17
+    return own + sum(_tree_cpu_ticks(child) for child in children)
 
 
 def _report(kind: str, **values: float | int) -> None:
