@@ -13,7 +13,7 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bench.databases import Database
@@ -74,19 +74,26 @@ def _tree_rss_mib(pid: int) -> float:
     """Memory of ``pid`` and all its descendants now: the sum of their PSS (Linux /proc), so
     pages a forked worker still shares with its parent count once."""
     total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            status = Path(f"/proc/{current}/smaps_rollup").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
-        except OSError:
-            continue
+    for status in _tree_files(pid, "smaps_rollup"):
         for line in status.splitlines():
             if line.startswith("Pss:"):
                 total += int(line.split()[1]) / 1024
     return total
+
+
+def _tree_files(pid: int, name: str) -> Iterator[str]:
+    """``/proc/<p>/<name>`` of ``pid`` and of each live descendant; a process that ended
+    meanwhile is skipped."""
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            text = Path(f"/proc/{current}/{name}").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(c) for c in (task / "children").read_text().split())
+        except OSError:
+            continue
+        yield text
 
 
 def _sample_tree(stop: threading.Event) -> None:
@@ -111,20 +118,13 @@ def cpu_seconds() -> float:
 
 
 def _tree_cpu_ticks(pid: int) -> int:
-    """utime + stime + cutime + cstime of ``pid`` (clock ticks, proc(5)) and of its live
-    descendants; an ended, reaped child is in its parent's cutime and cstime."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        children = [
-            int(child)
-            for task in Path(f"/proc/{pid}/task").iterdir()
-            for child in (task / "children").read_text().split()
-        ]
-    except OSError:  # ended meanwhile: counted by its parent once reaped
-        return 0
-    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
-    own = sum(int(fields[index]) for index in (11, 12, 13, 14))  # fields 14-17
-    return own + sum(_tree_cpu_ticks(child) for child in children)
+    """utime + stime + cutime + cstime (clock ticks, proc(5)) of ``pid`` and of its live
+    descendants; an ended child is in its parent's cutime and cstime once reaped."""
+    total = 0
+    for stat in _tree_files(pid, "stat"):
+        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
+        total += sum(int(fields[index]) for index in (11, 12, 13, 14))  # fields 14-17
+    return total
 
 
 def _report(kind: str, **values: float | int) -> None:
