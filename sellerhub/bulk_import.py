@@ -27,6 +27,7 @@ from connectors.http.body import parse_json_object
 from normalizer.context import MappingContext
 from normalizer.registry import MAPPING_VERSION
 from scheduler.page_mapping import map_records
+from sellerhub.memory import freeze_startup_objects
 from warehouse.driver_rows import Dialect
 from warehouse.maintenance import GrowthAnalyzer
 from warehouse.page_prep import PreparedPage, prepare_page
@@ -131,7 +132,9 @@ def import_pages(
     dialect_name = engine.dialect.name
     count = workers or default_workers()
     context = _worker_context()
-    with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=count, mp_context=context, initializer=freeze_startup_objects
+    ) as pool:
         in_flight: deque[tuple[RawPage, Future[_Prepared]]] = deque()
         try:
             for raw in pages:
