@@ -20,9 +20,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 SCHEMA_VERSION = 1
 
@@ -33,15 +34,20 @@ def _upper_iso_currency(value: str) -> str:
     return value.upper()
 
 
-def _utc(value: datetime) -> datetime:
-    offset = value.utcoffset()
-    if offset is None or offset.total_seconds() != 0:
-        raise ValueError(f"time must be UTC, got {value.isoformat()}")
-    return value
+class _UtcOffsetOnly:
+    """Times must carry a UTC offset of zero: checked by pydantic-core itself (its datetime
+    schema's ``tz_constraint``, https://docs.pydantic.dev/latest/api/pydantic_core_schema/
+    #pydantic_core.core_schema.datetime_schema) rather than a Python validator called for
+    every time field of every canonical row (~0.4 µs each)."""
+
+    def __get_pydantic_core_schema__(
+        self, _source: Any, _handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.datetime_schema(tz_constraint=0)
 
 
 Currency = Annotated[str, AfterValidator(_upper_iso_currency)]
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_utc)]
+UtcDatetime = Annotated[datetime, _UtcOffsetOnly()]
 Money = Annotated[Decimal, Field(allow_inf_nan=False)]
 NonNegativeMoney = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 CountryCode = Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from norm_helpers import FIXTURES
 
-from normalizer.records import canonical_to_json, iter_raw_records
+from normalizer.errors import MappingError
+from normalizer.records import build, canonical_to_json, iter_raw_records
 from normalizer.schema import Dispute, DisputeStatus, Order, OrderStatus, Payout, PayoutStatus
 
 
@@ -125,3 +126,32 @@ def test_error_responses_and_bad_lines_are_reported(tmp_path: Path) -> None:
     broken = _write(tmp_path, "b.jsonl", '{"id": "ch_1"}\n{"id": \n')
     with pytest.raises(ValueError, match="line 2"):
         list(iter_raw_records("stripe", "charges", broken))
+
+
+@pytest.mark.parametrize(
+    ("placed_at", "problem"),
+    [
+        (datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=1))), "offset of 0"),
+        (datetime(2024, 1, 2, 3, 4, 5), "timezone"),
+        ("2024-01-02T03:04:05-05:00", "offset of 0"),
+    ],
+)
+def test_canonical_times_must_be_utc(placed_at: object, problem: str) -> None:
+    with pytest.raises(MappingError, match=rf"orders: placed_at: .*{problem}"):
+        build(Order, external_id="o-1", placed_at=placed_at, status=OrderStatus.PAID,
+              channel="stripe", currency="USD", gross=Decimal(1), net=Decimal(1))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "placed_at",
+    [
+        datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
+        datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(0))),
+        "2024-01-02T03:04:05Z",
+    ],
+)
+def test_canonical_times_in_utc_are_kept_as_given(placed_at: object) -> None:
+    order = build(Order, external_id="o-1", placed_at=placed_at, status=OrderStatus.PAID,
+                  channel="stripe", currency="USD", gross=Decimal(1), net=Decimal(1))  # fmt: skip
+    assert order.placed_at == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert order.placed_at.utcoffset() == timedelta(0)
