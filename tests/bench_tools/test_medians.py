@@ -1,0 +1,57 @@
+"""``bench.medians``: ratios are taken within each run, then the median over runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.medians import load_runs, median_table
+
+
+def _run(path: Path, rates: dict[str, float], ours_status: str = "ok") -> Path:
+    results = [
+        {
+            "records_target": 1000,
+            "backend": "sqlite",
+            "case": case,
+            "records": 1000,
+            "seconds": 1000 / per_second,
+            "status": ours_status if case == "ours" else "ok",
+        }
+        for case, per_second in rates.items()
+    ]
+    path.write_text(json.dumps({"machine": {}, "results": results}), encoding="utf-8")
+    return path
+
+
+def _rates(ceiling: float, dlt: float, ours: float) -> dict[str, float]:
+    return {"ceiling": ceiling, "ceiling-msgspec": 2 * ceiling, "dlt": dlt, "ours": ours}
+
+
+def test_ratios_are_per_run_then_median(tmp_path: Path) -> None:
+    runs = load_runs(
+        [
+            _run(tmp_path / "a.json", _rates(ceiling=1000, dlt=100, ours=300)),
+            _run(tmp_path / "b.json", _rates(ceiling=2000, dlt=200, ours=400)),
+            _run(tmp_path / "c.json", _rates(ceiling=500, dlt=50, ours=100)),
+        ]
+    )
+    ours = next(line for line in median_table(runs).splitlines() if "| ours |" in line)
+    cells = [cell.strip() for cell in ours.split("|")]
+    assert cells[4] == "300 / 400 / 100"
+    assert cells[5] == "300"  # median rate
+    # 3.00, 2.00, 2.00 within their runs: the median ratio is 2.00, not 300 / 100
+    assert cells[6] == "3.00 / 2.00 / 2.00 (**2.00x**)"
+    assert cells[7] == "0.20 / 0.10"  # medians of 0.3, 0.2, 0.2 and of 0.15, 0.1, 0.1
+
+
+def test_a_case_that_did_not_finish_in_every_run_is_left_out(tmp_path: Path) -> None:
+    runs = load_runs(
+        [
+            _run(tmp_path / "a.json", _rates(ceiling=1000, dlt=100, ours=300)),
+            _run(tmp_path / "b.json", _rates(ceiling=1000, dlt=100, ours=300), "timeout"),
+        ]
+    )
+    table = median_table(runs)
+    assert "| ours |" not in table
+    assert "| dlt |" in table
