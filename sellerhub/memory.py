@@ -13,8 +13,8 @@ Mapping and preparing a page keep about 11 more containers per record alive than
 until the page is done, so the default ran a collection every 60 records or so, each finding
 almost nothing: records are freed by reference counting, and a whole load leaves about 160
 objects in cycles per page of 1000 records (transaction and event-loop bookkeeping). Measured
-on the load benchmark: another 3-6% less CPU per record, at the same peak memory
-(docs/benchmarks.md).
+on the load benchmark: another 3-7% less CPU per record; peak memory of one sync process at 100k
+records 121 -> 124 MiB (docs/benchmarks.md, fourth and fifth rounds).
 """
 
 from __future__ import annotations
