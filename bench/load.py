@@ -30,6 +30,7 @@ from typing import Any
 
 from bench import databases
 from bench.generate import data_path, generate
+from bench.medians import index_results, median_table
 
 CASES = ("ceiling", "ours", "procs-2", "procs-3", "import", "import-2", "dlt")
 PAGED = {
@@ -248,9 +249,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=None, help="write results JSON here")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run every case N times, in turn, and print the medians (bench.medians); with"
+        " --output, run K goes to <name>-runK.json",
+    )
+    parser.add_argument(
         "--render", type=Path, nargs="+", default=None, help="print the table of saved results"
     )
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.render:
         print(table(load_results(args.render)))
         return 0
@@ -264,6 +274,30 @@ def main(argv: list[str] | None = None) -> int:
     machine = _machine(server)
     print(f"machine: {machine}\nwork directory: {workdir}", file=sys.stderr)
 
+    runs: list[list[Result]] = []
+    for run in range(1, args.repeat + 1):
+        if args.repeat > 1:
+            print(f"run {run} of {args.repeat}", file=sys.stderr)
+        output = args.output
+        if output is not None and args.repeat > 1:
+            output = output.with_name(f"{output.stem}-run{run}{output.suffix}")
+        runs.append(_run_all(args, backends, workdir, server, machine, output))
+        print(table(runs[-1]))
+    if args.repeat > 1:
+        print(f"\nmedians over {args.repeat} runs\n")
+        print(median_table([index_results([asdict(r) for r in run]) for run in runs]))
+    return 0 if all(r.status != "failed" for run in runs for r in run) else 1
+
+
+def _run_all(
+    args: argparse.Namespace,
+    backends: list[str],
+    workdir: Path,
+    server: str | None,
+    machine: dict[str, Any],
+    output: Path | None,
+) -> list[Result]:
+    """Every planned case once, in order; the results so far are saved after each case."""
     results: list[Result] = []
     for records, backend, case, page_size in _plan(args, backends):
         data = data_path(workdir, records, args.accounts, args.seed)
@@ -278,12 +312,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         results.append(result)
-        if args.output:
-            args.output.write_text(
+        if output:
+            output.write_text(
                 json.dumps({"machine": machine, "results": [asdict(r) for r in results]}, indent=1)
             )
-    print(table(results))
-    return 0 if all(r.status != "failed" for r in results) else 1
+    return results
 
 
 if __name__ == "__main__":

@@ -20,12 +20,15 @@ Key = tuple[int, str, str]  # records asked for, backend, case
 REFERENCES = ("dlt", "ceiling", "ceiling-msgspec")
 
 
+def index_results(results: Sequence[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+    """One run's results (``bench.load.Result`` as dicts) by (records, backend, case)."""
+    return {(r["records_target"], r["backend"], r["case"]): r for r in results}
+
+
 def load_runs(paths: Sequence[Path]) -> list[dict[Key, dict[str, Any]]]:
-    runs = []
-    for path in paths:
-        results = json.loads(path.read_text(encoding="utf-8"))["results"]
-        runs.append({(r["records_target"], r["backend"], r["case"]): r for r in results})
-    return runs
+    return [
+        index_results(json.loads(path.read_text(encoding="utf-8"))["results"]) for path in paths
+    ]
 
 
 def rate(result: dict[str, Any]) -> float:
