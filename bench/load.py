@@ -24,13 +24,14 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bench import databases
 from bench.generate import data_path, generate
-from bench.medians import index_results, median_table
+from bench.medians import median_table
+from bench.results import Result, load_results
 
 CASES = ("ceiling", "ours", "procs-2", "procs-3", "import", "import-2", "dlt")
 PAGED = {
@@ -38,29 +39,6 @@ PAGED = {
     "ceiling-msgspec",
 }  # fmt: skip
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@dataclass
-class Result:
-    records_target: int
-    backend: str
-    case: str
-    page_size: int | None
-    records: int = 0
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    peak_rss_mib: float = 0.0
-    baseline_rss_mib: float = 0.0
-    db_mib: float = 0.0
-    status: str = "ok"  # ok | timeout | failed
-    note: str = ""
-    load_before: float = 0.0
-    load_after: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return self.records / self.seconds if self.seconds else 0.0
 
 
 def _run_case(
@@ -225,14 +203,6 @@ def table(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
-def load_results(paths: list[Path]) -> list[Result]:
-    results = []
-    for path in paths:
-        for item in json.loads(path.read_text())["results"]:
-            results.append(Result(**item))
-    return results
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -285,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(runs[-1]))
     if args.repeat > 1:
         print(f"\nmedians over {args.repeat} runs\n")
-        print(median_table([index_results([asdict(r) for r in run]) for run in runs]))
+        print(median_table(runs))
     return 0 if all(r.status != "failed" for run in runs for r in run) else 1
 
 

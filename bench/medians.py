@@ -5,38 +5,25 @@
 The benchmark host is shared and one run can be off by 20 % or more, so a target is read on the
 median of several runs. Each ratio is taken within its own run (our rate over dlt's, or over the
 ceiling's, in the same run), then the median of those ratios is reported. Prints a Markdown table.
+``bench.load --repeat N`` prints the same table after its N runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from bench.results import Result, load_run
 
 Key = tuple[int, str, str]  # records asked for, backend, case
 REFERENCES = ("dlt", "ceiling", "ceiling-msgspec")
 
 
-def index_results(results: Sequence[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
-    """One run's results (``bench.load.Result`` as dicts) by (records, backend, case)."""
-    return {(r["records_target"], r["backend"], r["case"]): r for r in results}
-
-
-def load_runs(paths: Sequence[Path]) -> list[dict[Key, dict[str, Any]]]:
-    return [
-        index_results(json.loads(path.read_text(encoding="utf-8"))["results"]) for path in paths
-    ]
-
-
-def rate(result: dict[str, Any]) -> float:
-    return float(result["records"]) / float(result["seconds"])
-
-
-def median_table(runs: Sequence[dict[Key, dict[str, Any]]]) -> str:
-    keys = [key for key in runs[0] if all(key in run and _ok(run[key]) for run in runs)]
+def median_table(runs: Sequence[Sequence[Result]]) -> str:
+    by_key = [{(r.records_target, r.backend, r.case): r for r in run} for run in runs]
+    keys = [key for key in by_key[0] if all(key in run and _ok(run[key]) for run in by_key)]
     lines = [
         "| N | database | case | records/s, each run | median | vs dlt, each run (median)"
         " | vs ceiling json / msgspec (median) |",
@@ -44,41 +31,46 @@ def median_table(runs: Sequence[dict[Key, dict[str, Any]]]) -> str:
     ]
     for key in keys:
         records, backend, case = key
-        rates = [rate(run[key]) for run in runs]
+        rates = [run[key].rate for run in by_key]
         ratios: dict[str, list[float]] = {name: [] for name in REFERENCES}
         if case not in REFERENCES and not case.startswith("ceiling"):
-            for run in runs:
+            for run in by_key:
                 for name in REFERENCES:
                     reference = run.get((records, backend, name))
                     if reference is not None and _ok(reference):
-                        ratios[name].append(rate(run[key]) / rate(reference))
+                        ratios[name].append(run[key].rate / reference.rate)
         dlt = ratios["dlt"]
         vs_dlt = (
             " / ".join(f"{value:.2f}" for value in dlt) + f" (**{statistics.median(dlt):.2f}x**)"
             if dlt
             else ""
         )
-        vs_ceiling = " / ".join(
-            f"{statistics.median(ratios[name]):.2f}" if ratios[name] else "–"
-            for name in ("ceiling", "ceiling-msgspec")
+        ceilings = ("ceiling", "ceiling-msgspec")
+        vs_ceiling = (
+            " / ".join(
+                f"{statistics.median(ratios[name]):.2f}" if ratios[name] else "–"
+                for name in ceilings
+            )
+            if any(ratios[name] for name in ceilings)
+            else ""
         )
         lines.append(
             f"| {records:,} | {backend} | {case} | {' / '.join(f'{r:,.0f}' for r in rates)}"
             f" | {statistics.median(rates):,.0f} | {vs_dlt}"
-            f" | {vs_ceiling if dlt else ''} |"
+            f" | {vs_ceiling} |"
         )
     return "\n".join(lines)
 
 
-def _ok(result: dict[str, Any]) -> bool:
-    return bool(result["status"] == "ok" and result["seconds"] and result["records"])
+def _ok(result: Result) -> bool:
+    return result.status == "ok" and result.rate > 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("results", type=Path, nargs="+", help="bench.load --output files")
     args = parser.parse_args(argv)
-    print(median_table(load_runs(args.results)))
+    print(median_table([load_run(path) for path in args.results]))
     return 0
 
 

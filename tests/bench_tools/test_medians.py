@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.medians import load_runs, median_table
+from bench.medians import median_table
+from bench.results import load_run
 
 
 def _run(path: Path, rates: dict[str, float], ours_status: str = "ok") -> Path:
@@ -14,6 +15,7 @@ def _run(path: Path, rates: dict[str, float], ours_status: str = "ok") -> Path:
             "records_target": 1000,
             "backend": "sqlite",
             "case": case,
+            "page_size": 1000,
             "records": 1000,
             "seconds": 1000 / per_second,
             "status": ours_status if case == "ours" else "ok",
@@ -29,13 +31,14 @@ def _rates(ceiling: float, dlt: float, ours: float) -> dict[str, float]:
 
 
 def test_ratios_are_per_run_then_median(tmp_path: Path) -> None:
-    runs = load_runs(
-        [
+    runs = [
+        load_run(path)
+        for path in [
             _run(tmp_path / "a.json", _rates(ceiling=1000, dlt=100, ours=300)),
             _run(tmp_path / "b.json", _rates(ceiling=2000, dlt=200, ours=400)),
             _run(tmp_path / "c.json", _rates(ceiling=500, dlt=50, ours=100)),
         ]
-    )
+    ]
     ours = next(line for line in median_table(runs).splitlines() if "| ours |" in line)
     cells = [cell.strip() for cell in ours.split("|")]
     assert cells[4] == "300 / 400 / 100"
@@ -46,12 +49,22 @@ def test_ratios_are_per_run_then_median(tmp_path: Path) -> None:
 
 
 def test_a_case_that_did_not_finish_in_every_run_is_left_out(tmp_path: Path) -> None:
-    runs = load_runs(
-        [
+    runs = [
+        load_run(path)
+        for path in [
             _run(tmp_path / "a.json", _rates(ceiling=1000, dlt=100, ours=300)),
             _run(tmp_path / "b.json", _rates(ceiling=1000, dlt=100, ours=300), "timeout"),
         ]
-    )
+    ]
     table = median_table(runs)
     assert "| ours |" not in table
     assert "| dlt |" in table
+
+
+def test_ceiling_ratios_without_a_dlt_case(tmp_path: Path) -> None:
+    rates = {"ceiling": 1000.0, "ceiling-msgspec": 2000.0, "ours": 500.0}
+    runs = [load_run(_run(tmp_path / "a.json", rates))]
+    ours = next(line for line in median_table(runs).splitlines() if "| ours |" in line)
+    cells = [cell.strip() for cell in ours.split("|")]
+    assert cells[6] == ""  # no dlt case to compare with
+    assert cells[7] == "0.50 / 0.25"
