@@ -89,11 +89,27 @@ def _tree_files(pid: int, name: str) -> Iterator[str]:
         current = pending.pop()
         try:
             text = Path(f"/proc/{current}/{name}").read_text()
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(c) for c in (task / "children").read_text().split())
         except OSError:
             continue
+        pending.extend(_children(current))
         yield text
+
+
+def _children(pid: int) -> list[int]:
+    """Child pids of every thread of ``pid``. A thread that ends while its ``children`` file is
+    read is skipped: it used to drop the whole process from the sum (negative CPU figures
+    when a pool's handler threads ended during the final reading)."""
+    children: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return children
+    for task in tasks:
+        try:
+            children.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return children
 
 
 def _sample_tree(stop: threading.Event) -> None:
