@@ -31,7 +31,7 @@ _MAPPINGS: Mapping[str, Mapping[str, MappingFn]] = {
     stripe.PLATFORM: stripe.MAPPINGS,
 }
 
-MAPPING_VERSION: dict[str, int] = {amazon.PLATFORM: 1, stripe.PLATFORM: 1}
+MAPPING_VERSION: dict[str, int] = {amazon.PLATFORM: 1, stripe.PLATFORM: 2}
 
 
 def platforms() -> list[str]:

@@ -371,7 +371,19 @@ _DISPUTE_STATUS: dict[str, tuple[DisputeStatus, DisputeOutcome | None]] = {
     "won": (DisputeStatus.CLOSED, DisputeOutcome.WON),
     "lost": (DisputeStatus.CLOSED, DisputeOutcome.LOST),
     "charge_refunded": (DisputeStatus.CLOSED, DisputeOutcome.ACCEPTED),
+    # stopped before it became a chargeback (API 2025-08-27.basil); the outcome depends on how:
+    # see _prevented_outcome
+    "prevented": (DisputeStatus.CLOSED, None),
 }
+
+
+def _prevented_outcome(record: Mapping[str, Any]) -> DisputeOutcome | None:
+    """A prevented dispute of card case type ``resolution`` was settled by refunding the buyer
+    (Visa Rapid Dispute Resolution), which is what ACCEPTED records. For ``block`` or no case
+    type, Stripe does not say whether money moved, so no outcome is claimed.
+    https://docs.stripe.com/changelog/basil/2025-08-27/add-preventions-to-dispute"""
+    case_type = get(record, "payment_method_details.card.case_type")
+    return DisputeOutcome.ACCEPTED if case_type == "resolution" else None
 
 
 def map_disputes(raw: dict[str, Any], ctx: MappingContext) -> list[CanonicalRecord]:
@@ -379,6 +391,8 @@ def map_disputes(raw: dict[str, Any], ctx: MappingContext) -> list[CanonicalReco
     _expect_object(record, "dispute")
     currency = _currency(record)
     status, outcome = lookup(_DISPUTE_STATUS, record.get("status"), "status")
+    if record.get("status") == "prevented":
+        outcome = _prevented_outcome(record)
     charge = _expandable_id(record.get("charge"), "charge")
     dispute = build(
         Dispute,

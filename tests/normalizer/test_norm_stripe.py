@@ -229,6 +229,22 @@ def test_dispute_status(
     assert (dispute.status, dispute.outcome) == (status, outcome)  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize(
+    ("case_type", "outcome"),
+    [("resolution", DisputeOutcome.ACCEPTED), ("block", None), (None, None)],
+)
+def test_a_prevented_dispute_is_closed_and_only_a_resolution_claims_an_outcome(
+    case_type: str | None, outcome: DisputeOutcome | None
+) -> None:
+    raw = _data("disputes.json")[0] | {"status": "prevented"}
+    if case_type is not None:
+        raw["payment_method_details"] = {"type": "card", "card": {"case_type": case_type}}
+    (dispute,) = map_disputes(raw, ctx("stripe"))
+    assert dispute.status is DisputeStatus.CLOSED  # type: ignore[attr-defined]
+    assert dispute.outcome is outcome  # type: ignore[attr-defined]
+    assert dispute.amount > 0  # type: ignore[attr-defined]  # still counted as a dispute
+
+
 # ------------------------------------------------------------------------------- account
 
 
