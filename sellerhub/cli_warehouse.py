@@ -155,7 +155,8 @@ def renormalize(
 ) -> None:
     """Rebuild canonical rows from the stored raw records with the current mappings.
 
-    Only rows whose content changes get a new version; daily metrics are refreshed after.
+    Only rows whose content changes get a new version. Quarantined records the current
+    mappings accept are written and leave the quarantine. Daily metrics are refreshed after.
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
@@ -190,6 +191,12 @@ def renormalize(
         str(len(report.failures)),
     )
     console.print(table)
+    console.print(
+        f"quarantine: {report.quarantine_released} released, "
+        f"{report.quarantine_superseded} superseded by a later fetch, "
+        f"{report.quarantine_kept} still refused",
+        highlight=False,
+    )
     for entity, count in sorted(report.changed_by_entity.items()):
         console.print(f"{entity}: {count} rows changed", highlight=False)
     for failure in report.failures[:20]:

@@ -13,23 +13,41 @@ original, by design.
 "Latest" is the raw row inserted last for the key (raw rows are kept once per distinct
 content). One limit: if a platform sends content A, then B, then A again, the third fetch
 reuses A's older row, so B counts as the latest.
+
+Quarantined records are mapped again too (``_release_quarantine``): a mapping fix (say, a
+status value the platform added) would otherwise leave them out of the warehouse for good,
+since an incremental sync does not fetch them again. One the current mapping accepts is
+written as its sync would have written it (raw row with its original run and fetch time,
+canonical rows, versions, metrics marks) and leaves the quarantine in the same transaction;
+one it still refuses stays, with the current reason.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select, update
 
 from connectors.registry import get_connector
 from normalizer.context import MappingContext
 from normalizer.errors import MappingError
 from normalizer.registry import MAPPING_VERSION, get_mapping
 from normalizer.schema import CanonicalRecord
-from warehouse.tables import Connection, RawRecord, table_of, utcnow
-from warehouse.writer import ConnectionScope, PageOutcome, lock_stream, upsert_canonical
+from warehouse.driver_rows import Dialect
+from warehouse.engine import write_transaction
+from warehouse.page_prep import MappedRecord, prepare_page
+from warehouse.tables import Connection, QuarantinedRecord, RawRecord, table_of, utcnow
+from warehouse.writer import (
+    ConnectionScope,
+    PageOutcome,
+    lock_stream,
+    upsert_canonical,
+    write_prepared_in,
+)
 
 BATCH = 500
 ContextProvider = Callable[[Connection], MappingContext]
@@ -52,6 +70,9 @@ class Report:
     rows_unchanged: int = 0
     failures: list[Failure] = field(default_factory=list)
     changed_by_entity: dict[str, int] = field(default_factory=dict)
+    quarantine_released: int = 0  # quarantined records the current mappings accept, now written
+    quarantine_kept: int = 0  # still refused (their reason updated)
+    quarantine_superseded: int = 0  # a later sync already brought a newer copy
 
 
 def renormalize(
@@ -69,6 +90,7 @@ def renormalize(
     tenant's buyer-hash key). Without it a context with a throw-away key is used, which is
     enough because stored payloads hold buyer keys, never identifiers. A record the current
     mapping refuses is reported in ``Report.failures``; its canonical rows stay as they were.
+    Then the stream's quarantined records are mapped again (see the module's docstring).
     """
     report = Report()
     for connection in _connections(engine, tenant_id, platform):
@@ -78,6 +100,7 @@ def renormalize(
             if stream is not None and declared.name != stream:
                 continue
             _renormalize_stream(engine, connection, declared.name, context, report, progress)
+            _release_quarantine(engine, connection, declared.name, context, report, progress)
     return report
 
 
@@ -186,3 +209,151 @@ def _map(
         for record in records:
             by_entity.setdefault(record.entity, {})[record.external_id] = (record, row.id)
     return by_entity
+
+
+def _release_quarantine(
+    engine: Engine,
+    connection: Connection,
+    stream: str,
+    context: MappingContext,
+    report: Report,
+    progress: Progress | None,
+) -> None:
+    """Map the stream's quarantined records again, oldest first, a fetched page at a time."""
+    table = table_of(QuarantinedRecord)
+    done = 0
+    after = 0
+    while True:
+        with engine.connect() as conn:
+            rows = list(
+                conn.execute(
+                    select(
+                        table.c.id,
+                        table.c.external_id,
+                        table.c.payload,
+                        table.c.reason,
+                        table.c.run_id,
+                        table.c.created_at,
+                    )
+                    .where(
+                        table.c.connection_id == connection.id,
+                        table.c.stream == stream,
+                        table.c.id > after,
+                    )
+                    .order_by(table.c.id)
+                    .limit(BATCH)
+                )
+            )
+        if not rows:
+            return
+        after = rows[-1].id
+        # the items of one fetched page share their run and their write time
+        for (run_id, written_at), page in itertools.groupby(
+            rows, key=lambda row: (row.run_id, row.created_at)
+        ):
+            _release_page(
+                engine, connection, stream, context, run_id, written_at, list(page), report
+            )
+        done += len(rows)
+        if progress is not None:
+            progress(connection.id, f"{stream} (quarantine)", done)
+
+
+def _release_page(
+    engine: Engine,
+    connection: Connection,
+    stream: str,
+    context: MappingContext,
+    run_id: int | None,
+    written_at: datetime,
+    rows: Sequence[Any],
+    report: Report,
+) -> None:
+    """One fetched page's quarantined records: released, superseded or kept.
+
+    A record whose key has a raw row fetched after it is superseded (a later sync brought a
+    newer copy, already in the warehouse): it leaves the quarantine without being written, so
+    an old copy never becomes the current version."""
+    mapping = get_mapping(connection.platform, stream)
+    fetched_at = written_at if written_at.tzinfo else written_at.replace(tzinfo=UTC)
+    newer = _fetched_later(engine, connection.id, stream, rows, fetched_at)
+    released: list[int] = []
+    superseded: list[int] = []
+    mapped: list[MappedRecord] = []
+    kept: list[tuple[int, str]] = []
+    for row in rows:
+        if row.external_id in newer:
+            superseded.append(row.id)
+            continue
+        payload = row.payload
+        if row.external_id is None:  # no record id: nothing to key it by, whatever the mapping
+            report.quarantine_kept += 1
+            continue
+        try:
+            if not isinstance(payload, dict):
+                raise MappingError(f"record: expected a JSON object, got {type(payload).__name__}")
+            records = mapping(dict(payload), context)
+        except MappingError as error:
+            if str(error) != row.reason:
+                kept.append((row.id, str(error)))
+            report.quarantine_kept += 1
+            continue
+        # the payload was redacted when it was quarantined: it is stored as it is
+        mapped.append(MappedRecord(row.external_id, payload, records))
+        released.append(row.id)
+    if not (released or superseded or kept):
+        return
+    table = table_of(QuarantinedRecord)
+    scope = ConnectionScope(
+        connection.tenant_id, connection.seller_id, connection.id, connection.platform
+    )
+    with write_transaction(engine) as conn:
+        lock_stream(conn, connection.id, stream)
+        if mapped:
+            outcome = write_prepared_in(
+                conn,
+                scope=scope,
+                stream=stream,
+                run_id=run_id,
+                mapping_version=MAPPING_VERSION[connection.platform],
+                page=prepare_page(mapped, Dialect.of(conn)),
+                quarantined=[],
+                state=None,
+                fetched_at=fetched_at,
+                count_in_run=False,
+            )
+            report.rows_inserted += outcome.rows_inserted
+            report.rows_updated += outcome.rows_updated
+            report.rows_unchanged += outcome.rows_unchanged
+            for entity, count in outcome.changed_by_entity.items():
+                report.changed_by_entity[entity] = report.changed_by_entity.get(entity, 0) + count
+        if released or superseded:
+            conn.execute(delete(table).where(table.c.id.in_([*released, *superseded])))
+        for row_id, reason in kept:
+            conn.execute(update(table).where(table.c.id == row_id).values(reason=reason))
+    report.quarantine_released += len(released)
+    report.quarantine_superseded += len(superseded)
+
+
+def _fetched_later(
+    engine: Engine, connection_id: str, stream: str, rows: Sequence[Any], moment: datetime
+) -> set[str]:
+    """The external ids among ``rows`` with a raw row fetched after ``moment``."""
+    keys = sorted({row.external_id for row in rows if row.external_id is not None})
+    if not keys:
+        return set()
+    raw = table_of(RawRecord)
+    with engine.connect() as conn:
+        return {
+            str(external_id)
+            for (external_id,) in conn.execute(
+                select(raw.c.external_id)
+                .where(
+                    raw.c.connection_id == connection_id,
+                    raw.c.stream == stream,
+                    raw.c.external_id.in_(keys),
+                    raw.c.fetched_at > moment,
+                )
+                .distinct()
+            )
+        }

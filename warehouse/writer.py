@@ -81,7 +81,8 @@ class PageOutcome:
     rows_updated: int = 0
     rows_unchanged: int = 0
     quarantined: int = 0
-    by_entity: dict[str, int] = field(default_factory=dict)
+    by_entity: dict[str, int] = field(default_factory=dict)  # rows written, changed or not
+    changed_by_entity: dict[str, int] = field(default_factory=dict)  # inserted or new version
 
 
 def _table(model: Any) -> Table:
@@ -128,31 +129,62 @@ def write_prepared(
 ) -> PageOutcome:
     """``write_page`` for a page already prepared (``warehouse.page_prep.prepare_page`` with
     this engine's dialect). ``state`` None leaves the stream's sync state as it is (imports)."""
-    now = fetched_at or utcnow()
-    outcome = PageOutcome()
     with write_transaction(engine) as conn:
         lock_stream(conn, scope.connection_id, stream)
-        raw_ids = _write_raw(conn, scope, stream, run_id, page.payloads, now, outcome)
-        changes: list[RowChange] = []
-        for entity in sorted(page.rows):
-            changes.extend(
-                _upsert_entity(
-                    conn,
-                    scope,
-                    entity,
-                    page.rows[entity],
-                    raw_ids,
-                    run_id,
-                    mapping_version,
-                    now,
-                    outcome,
-                )
+        return write_prepared_in(
+            conn,
+            scope=scope,
+            stream=stream,
+            run_id=run_id,
+            mapping_version=mapping_version,
+            page=page,
+            quarantined=quarantined,
+            state=state,
+            fetched_at=fetched_at,
+        )
+
+
+def write_prepared_in(
+    conn: Connection,
+    *,
+    scope: ConnectionScope,
+    stream: str,
+    run_id: int | None,
+    mapping_version: int,
+    page: PreparedPage,
+    quarantined: Sequence[QuarantineItem],
+    state: StreamStateUpdate | None,
+    fetched_at: datetime | None = None,
+    count_in_run: bool = True,
+) -> PageOutcome:
+    """``write_prepared``'s work inside the caller's write transaction (which already holds the
+    stream's lock: ``lock_stream``). ``count_in_run`` False leaves the run's counters alone: a
+    record released from quarantine later keeps its run for lineage without changing what that
+    run reported."""
+    now = fetched_at or utcnow()
+    outcome = PageOutcome()
+    raw_ids = _write_raw(conn, scope, stream, run_id, page.payloads, now, outcome)
+    changes: list[RowChange] = []
+    for entity in sorted(page.rows):
+        changes.extend(
+            _upsert_entity(
+                conn,
+                scope,
+                entity,
+                page.rows[entity],
+                raw_ids,
+                run_id,
+                mapping_version,
+                now,
+                outcome,
             )
-        mark_dirty(conn, scope, changes, now)
-        _write_quarantine(conn, scope, stream, run_id, quarantined, now)
-        outcome.quarantined = len(quarantined)
-        if state is not None:
-            save_state(conn, scope.connection_id, stream, state, now)
+        )
+    mark_dirty(conn, scope, changes, now)
+    _write_quarantine(conn, scope, stream, run_id, quarantined, now)
+    outcome.quarantined = len(quarantined)
+    if state is not None:
+        save_state(conn, scope.connection_id, stream, state, now)
+    if count_in_run and run_id is not None:
         conn.execute(
             update(_table(SyncRun))
             .where(_table(SyncRun).c.id == run_id)
@@ -186,7 +218,7 @@ def _write_raw(
     conn: Connection,
     scope: ConnectionScope,
     stream: str,
-    run_id: int,
+    run_id: int | None,
     payloads: Mapping[tuple[str, str], str],
     now: datetime,
     outcome: PageOutcome,
@@ -347,6 +379,8 @@ def _upsert_entity(
     outcome.rows_inserted += len(new_rows)
     outcome.rows_updated += len(updated_rows)
     outcome.by_entity[entity] = outcome.by_entity.get(entity, 0) + len(rows)
+    if changed:
+        outcome.changed_by_entity[entity] = outcome.changed_by_entity.get(entity, 0) + len(changed)
     return [
         RowChange(entity, row.external_id, None if c is None else before[c.id], row.values)
         for row, c in changed
@@ -371,7 +405,7 @@ def _write_quarantine(
     conn: Connection,
     scope: ConnectionScope,
     stream: str,
-    run_id: int,
+    run_id: int | None,
     items: Sequence[QuarantineItem],
     now: datetime,
 ) -> None:

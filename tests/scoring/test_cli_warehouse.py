@@ -69,6 +69,9 @@ def test_renormalize_and_metrics_commands(tmp_path: Path, monkeypatch: pytest.Mo
     unchanged = runner.invoke(root(), ["renormalize", "--home", str(home)])
     assert unchanged.exit_code == 0, unchanged.output
     assert "daily metrics: 0 buckets recomputed" in unchanged.output
+    assert "quarantine: 0 released, 0 superseded by a later fetch, 0 still refused" in (
+        unchanged.output
+    )
 
     original = normalizer.stripe.MAPPINGS["charges"]
 

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from normalizer.context import MappingContext
+from normalizer.registry import MAPPING_VERSION
 from sandbox.common.decjson import dumps
 from sellerhub.bulk_import import RawPage, import_pages, pages_of_lines
 from tests.emulator_records import stripe_records
@@ -78,7 +79,7 @@ def test_import_writes_what_the_sync_writer_writes(engine: Engine) -> None:
         scope=synced,
         stream="charges",
         run_id=sync_run,
-        mapping_version=1,
+        mapping_version=MAPPING_VERSION["stripe"],  # what the import stamps
         records=mapped,
         quarantined=quarantined,
         state=StreamStateUpdate(cursor=None, pending=None),
