@@ -84,7 +84,40 @@ def upsert_connection(
     platform_account_id: str,
     scopes: str,
 ) -> Connection:
-    """A new consent creates the connection, or re-activates the one that exists."""
+    """A new consent creates the connection, or re-activates the one that exists (no token
+    involved; the OAuth callback stores the token between the two steps below)."""
+    pending = consenting_connection(
+        engine,
+        tenant_id=tenant_id,
+        seller_id=seller_id,
+        platform=platform,
+        environment=environment,
+        region=region,
+        platform_account_id=platform_account_id,
+    )
+    return activate_connection(engine, pending.id, seller_id=seller_id, scopes=scopes)
+
+
+CONNECTING = "connecting"
+
+
+def consenting_connection(
+    engine: Engine,
+    *,
+    tenant_id: str,
+    seller_id: str,
+    platform: str,
+    environment: str,
+    region: str,
+    platform_account_id: str,
+) -> Connection:
+    """The connection a consent is about to (re)activate, before its token is stored.
+
+    An existing connection is returned as it is: it keeps its status (say, reauth_required)
+    until ``activate_connection``, so a crash before the new token is stored never leaves it
+    active with the old token. A new one is created in status ``connecting``, which no sync,
+    scheduler or seller page picks up; the next attempt finds and completes it.
+    """
     with Session(engine) as session:
         connection = session.exec(
             select(Connection).where(
@@ -94,7 +127,6 @@ def upsert_connection(
                 Connection.region == region,
             )
         ).first()
-        now = utcnow()
         if connection is None:
             connection = Connection(
                 id=new_id("con"),
@@ -104,24 +136,38 @@ def upsert_connection(
                 environment=environment,
                 region=region,
                 platform_account_id=platform_account_id,
-                scopes=scopes,
+                status=CONNECTING,
+                status_reason="waiting for its token",
             )
-            kind = "connected"
-        else:
-            connection.seller_id = seller_id
-            connection.status = "active"
-            connection.status_reason = None
-            connection.scopes = scopes
-            connection.consented_at = now
-            connection.updated_at = now
-            kind = "reconnected"
+            session.add(connection)
+            session.commit()
+            session.refresh(connection)
+        session.expunge(connection)
+        return connection
+
+
+def activate_connection(
+    engine: Engine, connection_id: str, *, seller_id: str, scopes: str
+) -> Connection:
+    """Once the token is stored: the connection is active, with the consent in its events."""
+    with Session(engine) as session:
+        connection = session.get(Connection, connection_id)
+        if connection is None:
+            raise LookupError(f"no connection {connection_id}")
+        kind = "connected" if connection.status == CONNECTING else "reconnected"
+        now = utcnow()
+        connection.seller_id = seller_id
+        connection.status = "active"
+        connection.status_reason = None
+        connection.scopes = scopes
+        connection.consented_at = now
+        connection.updated_at = now
         session.add(connection)
-        session.flush()
         session.add(
             SyncEvent(
                 connection_id=connection.id,
                 kind=kind,
-                message=f"seller consented to {platform} ({scopes or 'default scopes'})",
+                message=f"seller consented to {connection.platform} ({scopes or 'default scopes'})",
             )
         )
         session.commit()

@@ -141,7 +141,10 @@ async def _complete_claimed(
             f"{platform} did not say which account was authorized. Nothing was connected.",
             status_code=502,
         )
-    connection = control.upsert_connection(
+    # the row first (the token is stored under its id), then the token, then active: a crash
+    # in between leaves a connection that no sync picks up, never an active one without its
+    # new token
+    connection = control.consenting_connection(
         runtime.engine,
         tenant_id=pending.tenant_id,
         seller_id=pending.seller_id,
@@ -149,10 +152,14 @@ async def _complete_claimed(
         environment=pending.environment,
         region=pending.region,
         platform_account_id=account_id,
-        scopes=str(token.get("scope") or " ".join(flow.facts.oauth.scopes)),
     )
     await runtime.token_store(connection.id).save(dict(token))
-    return connection
+    return control.activate_connection(
+        runtime.engine,
+        connection.id,
+        seller_id=pending.seller_id,
+        scopes=str(token.get("scope") or " ".join(flow.facts.oauth.scopes)),
+    )
 
 
 def _claim_state(runtime: Runtime, value: str, platform: str) -> OAuthState:

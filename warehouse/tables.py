@@ -86,7 +86,8 @@ class Connection(SQLModel, table=True):
     platform_account_id: str = Field(max_length=128)
     marketplace_ids: list[str] = Field(default_factory=list, sa_type=JSON)
     scopes: str = ""
-    # active | reauth_required | disconnected
+    # connecting (consent under way, token not stored yet) | active | reauth_required |
+    # disconnected
     status: str = Field(default="active", max_length=32)
     status_reason: str | None = None
     consented_at: datetime = Field(default_factory=utcnow)
