@@ -261,9 +261,9 @@ async def connect_start(token: str, platform: str, request: Request) -> Response
     if not _same_origin(runtime, request):
         return _problem("Not allowed", "This request did not come from your connect page.", 403)
     form = await request.form()
-    if set(form.keys()) - {"region"}:
+    if set(form.keys()) - {"site"}:
         return _altered()
-    region = str(form.get("region") or "")
+    site = str(form.get("site") or "")
     claims = await asyncio.to_thread(_claims, runtime, token)
     if isinstance(claims, Response):
         return claims
@@ -271,7 +271,7 @@ async def connect_start(token: str, platform: str, request: Request) -> Response
     binding = presented if connect.valid_binding(presented) else connect.new_binding()
     assert binding is not None
     try:
-        started = await asyncio.to_thread(connect.begin, runtime, claims, platform, region, binding)
+        started = await asyncio.to_thread(connect.begin, runtime, claims, platform, site, binding)
     except (connect.NotFound, LookupError):
         return _problem(
             "Not available",

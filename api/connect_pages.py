@@ -1,6 +1,6 @@
 """The seller-facing HTML of the connect flow: plain, accessible, no JavaScript.
 
-Stable ids for tests and assistive tools: ``#connect-<platform>``, ``#region-<platform>``,
+Stable ids for tests and assistive tools: ``#connect-<platform>``, ``#site-<platform>``,
 ``#connected`` (items carry ``data-platform``, ``data-status``, ``data-connection``),
 ``#disconnect-<connection id>``, ``#confirm-disconnect``, ``#flash``; result pages use the
 callback's ``#result`` (``data-ok``), ``#detail`` and ``#back``.
@@ -102,15 +102,17 @@ def _offer_section(token: str, offer: PlatformOffer, already: bool) -> str:
     rows = "\n".join(
         f"<tr><td>{e(item.what)}</td><td>{e(item.why)}</td></tr>" for item in consent.reads
     )
-    region = ""
-    if consent.region_labels:
-        options = "".join(
-            f'<option value="{e(key)}">{e(label)}</option>'
-            for key, label in consent.region_labels.items()
+    site = ""
+    if consent.site_choices:
+        groups = "".join(
+            f'<optgroup label="{e(group)}">'
+            + "".join(f'<option value="{e(key)}">{e(label)}</option>' for key, label in choices)
+            + "</optgroup>"
+            for group, choices in consent.site_choices
         )
-        region = (
-            f'<p><label for="region-{e(offer.platform)}">Where do you sell?</label> '
-            f'<select id="region-{e(offer.platform)}" name="region">{options}</select></p>'
+        site = (
+            f'<p><label for="site-{e(offer.platform)}">Where do you sell?</label> '
+            f'<select id="site-{e(offer.platform)}" name="site">{groups}</select></p>'
         )
     button = f"Connect another {consent.label} account" if already else f"Connect {consent.label}"
     sandbox = (
@@ -127,7 +129,7 @@ def _offer_section(token: str, offer: PlatformOffer, already: bool) -> str:
 </tbody></table>
 <p>{e(consent.never)}</p>
 <form method="post" action="/connect/{e(token)}/start/{e(offer.platform)}">
-{region}
+{site}
 <button class="primary" id="connect-{e(offer.platform)}" type="submit">
 {e(button)}</button>
 </form>

@@ -60,6 +60,24 @@ class OAuthFacts:
     # how a grant is revoked at ``revoke_url``: RFC 7009 (the token is posted) or "account"
     # (client_id + the account id under ``account_id_param``, Stripe's /oauth/deauthorize)
     revoke_style: Literal["rfc7009", "account"] = "rfc7009"
+    # where a seller consents, when it depends on where they sell: site -> (region, authorize
+    # URL). Amazon sellers consent on their own marketplace's Seller Central; empty: one
+    # ``authorize_url`` for everyone
+    consent_sites: Mapping[str, ConsentSite] = field(default_factory=dict)
+
+    def consent_site(self, site: str) -> ConsentSite:
+        if site not in self.consent_sites:
+            known = ", ".join(sorted(self.consent_sites)) or "none"
+            raise ValueError(f"unknown consent site {site!r} (known: {known})")
+        return self.consent_sites[site]
+
+
+@dataclass(frozen=True)
+class ConsentSite:
+    """One place a seller consents: the API region its data is read from, and the page."""
+
+    region: str
+    authorize_url: str
 
 
 @dataclass(frozen=True)

@@ -299,22 +299,24 @@ def _digest(value: str) -> str:
 
 
 def begin(
-    runtime: Runtime, claims: LinkClaims, platform: str, region: str, binding: str
+    runtime: Runtime, claims: LinkClaims, platform: str, site: str, binding: str
 ) -> StartedAuthorization:
-    """Start the seller's authorization at ``platform``: a state row plus our attempt row."""
+    """Start the seller's authorization at ``platform``: a state row plus our attempt row.
+    ``site`` is where the seller said they sell (platforms with consent sites; "" for others
+    or for the platform's default)."""
     offers = {offer.platform: offer for offer in offered_platforms(runtime.engine, claims)}
     offer = offers.get(platform)
     if offer is None:
         raise NotFound(f"{platform} is not offered on this page")
-    if region and region not in offer.consent.region_labels:
-        raise ValueError(f"unknown region {region!r}")
+    if site and site not in offer.consent.sites:
+        raise ValueError(f"unknown place to sell {site[:40]!r}")
     started = start_authorization(
         runtime,
         tenant_id=claims.tenant_id,
         seller_id=claims.seller_id,
         platform=platform,
         environment=offer.app.environment,
-        region=region,
+        site=site,
         draft_app=offer.app.draft_app,
         app_id=offer.app.app_id,
     )

@@ -23,7 +23,13 @@ class PlatformConsent:
     label: str  # what the seller calls it
     reads: tuple[ReadItem, ...]
     never: str  # what the access cannot do
-    region_labels: dict[str, str]  # connector region -> what the seller picks ({} = one region)
+    # where the seller consents, when the platform has several consent sites
+    # (OAuthFacts.consent_sites): (group label, ((site, what the seller picks), ...)), ...
+    site_choices: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+
+    @property
+    def sites(self) -> frozenset[str]:
+        return frozenset(site for _, choices in self.site_choices for site, _ in choices)
 
     @property
     def streams(self) -> frozenset[str]:
@@ -61,12 +67,39 @@ CONSENT_DESCRIPTION: dict[str, PlatformConsent] = {
             ),
         ),
         never="It cannot change your listings, prices or orders, and cannot move money.",
-        # https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints
-        region_labels={
-            "na": "North America (US, Canada, Mexico, Brazil)",
-            "eu": "Europe, Middle East, India",
-            "fe": "Far East (Japan, Australia, Singapore)",
-        },
+        # the Seller Central the seller signs in to (connectors/amazon/facts.py CONSENT_SITES)
+        site_choices=(
+            (
+                "North and South America",
+                (
+                    ("us", "United States"),
+                    ("ca", "Canada"),
+                    ("mx", "Mexico"),
+                    ("br", "Brazil"),
+                ),
+            ),
+            (
+                "Europe, Middle East, Africa and India",
+                (
+                    ("europe", "UK, Germany, France, Italy or Spain"),
+                    ("ie", "Ireland"),
+                    ("nl", "Netherlands"),
+                    ("be", "Belgium"),
+                    ("se", "Sweden"),
+                    ("pl", "Poland"),
+                    ("tr", "Turkey"),
+                    ("ae", "United Arab Emirates"),
+                    ("sa", "Saudi Arabia"),
+                    ("eg", "Egypt"),
+                    ("za", "South Africa"),
+                    ("in", "India"),
+                ),
+            ),
+            (
+                "Asia-Pacific",
+                (("jp", "Japan"), ("au", "Australia"), ("sg", "Singapore")),
+            ),
+        ),
     ),
     "stripe": PlatformConsent(
         platform="stripe",
@@ -99,7 +132,6 @@ CONSENT_DESCRIPTION: dict[str, PlatformConsent] = {
         ),
         # read_only scope (https://docs.stripe.com/connect/oauth-reference)
         never="Access is read-only: it cannot charge, refund or move money.",
-        region_labels={},
     ),
 }
 

@@ -62,10 +62,18 @@ def start_authorization(
     platform: str,
     environment: str = "production",
     region: str = "",
+    site: str = "",
     draft_app: bool = False,
     app_id: str | None = None,
 ) -> StartedAuthorization:
+    """A state row and the consent URL. ``site`` (where the platform has consent sites:
+    Amazon's Seller Central per marketplace) decides both the page and the API region."""
     flow = runtime.oauth_flow(tenant_id, platform, environment)
+    if site:
+        consent_site = flow.facts.oauth.consent_site(site)
+        if region and region != consent_site.region:
+            raise ValueError(f"consent site {site!r} is in region {consent_site.region!r}")
+        region = consent_site.region
     # a draft Amazon app needs version=beta, and its consent page takes the SP-API app id
     # (https://developer-docs.amazon.com/sp-api/docs/website-authorization-workflow)
     flow.draft_app = draft_app
@@ -87,7 +95,9 @@ def start_authorization(
             )
         )
         session.commit()
-    return StartedAuthorization(state=state, url=flow.authorization_url(state, verifier))
+    return StartedAuthorization(
+        state=state, url=flow.authorization_url(state, verifier, site=site or None)
+    )
 
 
 async def complete_authorization(

@@ -6,7 +6,7 @@ amzn/selling-partner-api-models.
 
 from __future__ import annotations
 
-from connectors.model import OAuthFacts, PlatformFacts, RateLimit
+from connectors.model import ConsentSite, OAuthFacts, PlatformFacts, RateLimit
 
 # https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints
 REGIONS = {
@@ -25,6 +25,37 @@ RATE_LIMITS = {
 
 # every sandbox operation: 5 requests/s, burst 15 (https://developer-docs.amazon.com/sp-api/docs/sp-api-sandbox)
 SANDBOX_RATE_LIMITS = {bucket: RateLimit(rate=5, burst=15) for bucket in RATE_LIMITS}
+
+
+def _seller_central(region: str, host: str) -> ConsentSite:
+    return ConsentSite(region, f"https://{host}/apps/authorize/consent")
+
+
+# A seller consents on the Seller Central of a marketplace they sell in; the site decides the
+# API region (https://developer-docs.amazon.com/sp-api/docs/seller-central-urls and
+# https://developer-docs.amazon.com/sp-api/docs/sp-api-endpoints). UK, Germany, France, Italy
+# and Spain share sellercentral-europe.amazon.com.
+CONSENT_SITES = {
+    "us": _seller_central("na", "sellercentral.amazon.com"),
+    "ca": _seller_central("na", "sellercentral.amazon.ca"),
+    "mx": _seller_central("na", "sellercentral.amazon.com.mx"),
+    "br": _seller_central("na", "sellercentral.amazon.com.br"),
+    "europe": _seller_central("eu", "sellercentral-europe.amazon.com"),
+    "ie": _seller_central("eu", "sellercentral.amazon.ie"),
+    "nl": _seller_central("eu", "sellercentral.amazon.nl"),
+    "be": _seller_central("eu", "sellercentral.amazon.com.be"),
+    "se": _seller_central("eu", "sellercentral.amazon.se"),
+    "pl": _seller_central("eu", "sellercentral.amazon.pl"),
+    "tr": _seller_central("eu", "sellercentral.amazon.com.tr"),
+    "ae": _seller_central("eu", "sellercentral.amazon.ae"),
+    "sa": _seller_central("eu", "sellercentral.amazon.sa"),
+    "eg": _seller_central("eu", "sellercentral.amazon.eg"),
+    "za": _seller_central("eu", "sellercentral.amazon.co.za"),
+    "in": _seller_central("eu", "sellercentral.amazon.in"),
+    "jp": _seller_central("fe", "sellercentral.amazon.co.jp"),
+    "au": _seller_central("fe", "sellercentral.amazon.com.au"),
+    "sg": _seller_central("fe", "sellercentral.amazon.sg"),
+}
 
 OAUTH = OAuthFacts(
     # website authorization workflow
@@ -49,6 +80,7 @@ OAUTH = OAuthFacts(
     # (https://developer-docs.amazon.com/sp-api/docs/renew-authorizations)
     consent_lifetime_days=365,
     token_endpoint_auth_method="client_secret_post",
+    consent_sites=CONSENT_SITES,
 )
 
 FACTS = PlatformFacts(

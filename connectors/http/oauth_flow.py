@@ -81,9 +81,13 @@ class OAuthFlow:
 
     # -- consent ---------------------------------------------------------------------------
 
-    def authorization_url(self, state: str, code_verifier: str | None = None) -> str:
-        """Where to send the seller to approve access. ``state`` must be unguessable."""
+    def authorization_url(
+        self, state: str, code_verifier: str | None = None, *, site: str | None = None
+    ) -> str:
+        """Where to send the seller to approve access. ``state`` must be unguessable; ``site``
+        names the consent site (``OAuthFacts.consent_sites``) where the platform has several."""
         oauth = self.facts.oauth
+        authorize_url = oauth.consent_site(site).authorize_url if site else oauth.authorize_url
         if not state:
             raise ValueError("state is required (CSRF protection)")
         if oauth.pkce and not code_verifier:
@@ -99,7 +103,7 @@ class OAuthFlow:
             code_challenge_method="S256" if oauth.pkce else None,
         )
         url, _ = client.create_authorization_url(
-            oauth.authorize_url,
+            authorize_url,
             state=state,
             code_verifier=code_verifier if oauth.pkce else None,
             **extra,

@@ -111,7 +111,8 @@ async def test_seller_connects_amazon_and_stripe_and_sees_both(
     lender = new_lender(hub)
     seller_id = new_seller(hub, lender, "Maple Home Goods")
     url = link(hub, lender, seller_id)
-    amazon = next(a for a in await sandbox_accounts(hub, "amazon") if a["region"] == "NA")
+    # a Japanese seller: signs in at Seller Central Japan, data read from the Far East region
+    amazon = next(a for a in await sandbox_accounts(hub, "amazon") if a["region"] == "FE")
     stripe = (await sandbox_accounts(hub, "stripe"))[0]
 
     await page.goto(url)
@@ -119,13 +120,15 @@ async def test_seller_connects_amazon_and_stripe_and_sees_both(
     assert await page.is_visible("#none-connected")
     await page.screenshot(path=str(shots / "01-connect-page.png"), full_page=True)
 
-    await page.select_option("#region-amazon", "na")
+    await page.select_option("#site-amazon", "jp")
     await page.click("#connect-amazon")
     await approve_at(
         page, hub.sandbox().base_url("amazon"), amazon["id"], shots / "02-amazon-consent.png"
     )
     await page.wait_for_url(f"{url}?connected=amazon")
     assert await connected_platforms(page) == [("amazon", "active")]
+    (connected,) = control.list_connections(hub.engine, seller_id=seller_id)
+    assert (connected.platform_account_id, connected.region) == (amazon["id"], "fe")
     assert "is connected" in (await page.text_content("#flash") or "")
     await page.screenshot(path=str(shots / "03-amazon-connected.png"), full_page=True)
 

@@ -84,8 +84,8 @@ async def test_page_lists_each_platform_with_what_it_reads_and_why(
         for item in consent.reads:
             assert item.what.replace("'", "&#x27;") in page.text
             assert item.why.replace("'", "&#x27;") in page.text
-    # Amazon asks where the seller sells (its API is regional)
-    assert reader.ids["region-amazon"]["tag"] == "select"
+    # Amazon asks where the seller sells (the Seller Central they sign in to, and the region)
+    assert reader.ids["site-amazon"]["tag"] == "select"
 
 
 async def test_page_offers_only_platforms_the_tenant_has_an_app_for(
@@ -427,3 +427,27 @@ async def test_a_draft_amazon_app_is_sent_with_version_beta_and_its_app_id(
         assert page.status_code == 400 and "MD1000" in page.text
     finally:
         await http.post(f"{base}/_sandbox/config", json={"draft_app": False})
+
+
+async def test_where_the_seller_sells_picks_the_consent_page_and_the_api_region(
+    hub: Runtime, http: httpx.AsyncClient
+) -> None:
+    lender = new_lender(hub)
+    url = link(hub, lender, new_seller(hub, lender))
+    base = hub.sandbox().base_url("amazon")
+
+    started = await start_at(http, url, "amazon", site="europe")
+
+    assert started.status_code == 303
+    authorize = httpx.URL(started.headers["location"])
+    # the sandbox serves every Seller Central; the path is the consent page's
+    assert str(authorize).startswith(f"{base}/apps/authorize/consent?")
+    with Session(hub.engine) as session:
+        pending = session.get(OAuthState, authorize.params["state"])
+    assert pending is not None and pending.region == "eu"
+
+    unknown = await start_at(http, url, "amazon", site="atlantis")
+    assert unknown.status_code == 400
+    assert "unknown place to sell" in unknown.text and "atlantis" in unknown.text
+    old_form = await http.post(f"{url}/start/amazon", data={"region": "eu"})
+    assert old_form.status_code == 400 and result_of(old_form) == ("Link altered", False)

@@ -122,5 +122,5 @@ def test_the_consent_page_declares_every_stream_the_connector_reads(platform: st
     streams = {stream.name for stream in get_connector(platform).streams}
     assert consent.streams == streams
     assert all(item.what and item.why for item in consent.reads)
-    regions = set(get_connector(platform).facts.regions)
-    assert set(consent.region_labels) in (set(), regions)
+    # the page offers exactly the connector's consent sites (none where there is one page)
+    assert consent.sites == set(get_connector(platform).facts.oauth.consent_sites)

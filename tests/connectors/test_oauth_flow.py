@@ -57,6 +57,32 @@ def test_amazon_consent_url_uses_application_id() -> None:
     assert "version" not in q
 
 
+@pytest.mark.parametrize(
+    ("site", "host"),
+    [("us", "sellercentral.amazon.com"), ("europe", "sellercentral-europe.amazon.com"),
+     ("nl", "sellercentral.amazon.nl"), ("in", "sellercentral.amazon.in"),
+     ("jp", "sellercentral.amazon.co.jp"), ("au", "sellercentral.amazon.com.au")],
+)  # fmt: skip
+def test_amazon_consent_happens_on_the_sellers_own_seller_central(site: str, host: str) -> None:
+    url = amazon_flow().authorization_url(state="s", site=site)
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", host, "/apps/authorize/consent")
+    assert query(url)["application_id"] == [AMAZON_CLIENT_ID]
+
+
+def test_every_amazon_consent_site_reads_from_a_known_region() -> None:
+    sites = AMAZON.oauth.consent_sites
+    assert {site.region for site in sites.values()} == set(AMAZON.regions)
+    assert {site for site, where in sites.items() if where.region == "fe"} == {"jp", "au", "sg"}
+
+
+def test_an_unknown_consent_site_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown consent site 'xx'"):
+        amazon_flow().authorization_url(state="s", site="xx")
+    with pytest.raises(ValueError, match="known: none"):  # Stripe has one consent page
+        stripe_flow().authorization_url(state="s", site="us")
+
+
 def test_amazon_consent_takes_the_app_id_when_it_differs_from_the_lwa_client_id() -> None:
     flow = amazon_flow(app_id="amzn1.sp.solution.app0001")
     assert query(flow.authorization_url(state="s"))["application_id"] == [
