@@ -74,6 +74,14 @@ class Report:
     quarantine_kept: int = 0  # still refused (their reason updated)
     quarantine_superseded: int = 0  # a later sync already brought a newer copy
 
+    def add(self, outcome: PageOutcome) -> None:
+        """Count what one written batch changed."""
+        self.rows_inserted += outcome.rows_inserted
+        self.rows_updated += outcome.rows_updated
+        self.rows_unchanged += outcome.rows_unchanged
+        for entity, count in outcome.changed_by_entity.items():
+            self.changed_by_entity[entity] = self.changed_by_entity.get(entity, 0) + count
+
 
 def renormalize(
     engine: Engine,
@@ -104,6 +112,12 @@ def renormalize(
     return report
 
 
+def _scope(connection: Connection) -> ConnectionScope:
+    return ConnectionScope(
+        connection.tenant_id, connection.seller_id, connection.id, connection.platform
+    )
+
+
 def _throwaway_context(connection: Connection) -> MappingContext:
     import secrets
 
@@ -131,9 +145,7 @@ def _renormalize_stream(
 ) -> None:
     mapping = get_mapping(connection.platform, stream)
     version = MAPPING_VERSION[connection.platform]
-    scope = ConnectionScope(
-        connection.tenant_id, connection.seller_id, connection.id, connection.platform
-    )
+    scope = _scope(connection)
     raw = table_of(RawRecord)
     latest = (
         select(func.max(raw.c.id).label("id"))
@@ -167,7 +179,7 @@ def _renormalize_stream(
         outcome = PageOutcome()
         with engine.begin() as conn:
             lock_stream(conn, connection.id, stream)
-            changes = upsert_canonical(
+            upsert_canonical(
                 conn,
                 scope,
                 by_entity,
@@ -176,14 +188,8 @@ def _renormalize_stream(
                 now=utcnow(),
                 outcome=outcome,
             )
-        for change in changes:
-            report.changed_by_entity[change.entity] = (
-                report.changed_by_entity.get(change.entity, 0) + 1
-            )
         report.raw_records += len(rows)
-        report.rows_inserted += outcome.rows_inserted
-        report.rows_updated += outcome.rows_updated
-        report.rows_unchanged += outcome.rows_unchanged
+        report.add(outcome)
         done += len(rows)
         if progress is not None:
             progress(connection.id, stream, done)
@@ -304,9 +310,7 @@ def _release_page(
     if not (released or superseded or kept):
         return
     table = table_of(QuarantinedRecord)
-    scope = ConnectionScope(
-        connection.tenant_id, connection.seller_id, connection.id, connection.platform
-    )
+    scope = _scope(connection)
     with write_transaction(engine) as conn:
         lock_stream(conn, connection.id, stream)
         if mapped:
@@ -322,11 +326,7 @@ def _release_page(
                 fetched_at=fetched_at,
                 count_in_run=False,
             )
-            report.rows_inserted += outcome.rows_inserted
-            report.rows_updated += outcome.rows_updated
-            report.rows_unchanged += outcome.rows_unchanged
-            for entity, count in outcome.changed_by_entity.items():
-                report.changed_by_entity[entity] = report.changed_by_entity.get(entity, 0) + count
+            report.add(outcome)
         if released or superseded:
             conn.execute(delete(table).where(table.c.id.in_([*released, *superseded])))
         for row_id, reason in kept:
