@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection as SqlConnection
 from sqlalchemy import Engine, delete, func, select, update
 
 from connectors.registry import get_connector
@@ -275,48 +276,48 @@ def _release_page(
     rows: Sequence[Any],
     report: Report,
 ) -> None:
-    """One fetched page's quarantined records: released, superseded or kept.
+    """One fetched page's quarantined records: released, superseded or kept, in one write
+    transaction that holds the stream's lock, so a sync cannot land a newer copy in between.
 
     A record whose key has a raw row fetched after it is superseded (a later sync brought a
     newer copy, already in the warehouse): it leaves the quarantine without being written, so
     an old copy never becomes the current version."""
     mapping = get_mapping(connection.platform, stream)
     fetched_at = written_at if written_at.tzinfo else written_at.replace(tzinfo=UTC)
-    newer = _fetched_later(engine, connection.id, stream, rows, fetched_at)
-    released: list[int] = []
-    superseded: list[int] = []
-    mapped: list[MappedRecord] = []
-    kept: list[tuple[int, str]] = []
-    for row in rows:
-        if row.external_id in newer:
-            superseded.append(row.id)
-            continue
-        payload = row.payload
-        if row.external_id is None:  # no record id: nothing to key it by, whatever the mapping
-            report.quarantine_kept += 1
-            continue
-        try:
-            if not isinstance(payload, dict):
-                raise MappingError(f"record: expected a JSON object, got {type(payload).__name__}")
-            records = mapping(dict(payload), context)
-        except MappingError as error:
-            if str(error) != row.reason:
-                kept.append((row.id, str(error)))
-            report.quarantine_kept += 1
-            continue
-        # the payload was redacted when it was quarantined: it is stored as it is
-        mapped.append(MappedRecord(row.external_id, payload, records))
-        released.append(row.id)
-    if not (released or superseded or kept):
-        return
     table = table_of(QuarantinedRecord)
-    scope = _scope(connection)
     with write_transaction(engine) as conn:
         lock_stream(conn, connection.id, stream)
+        newer = _fetched_later(conn, connection.id, stream, rows, fetched_at)
+        released: list[int] = []
+        superseded: list[int] = []
+        mapped: list[MappedRecord] = []
+        kept = 0
+        outcome = PageOutcome()
+        for row in rows:
+            if row.external_id in newer:
+                superseded.append(row.id)
+                continue
+            payload = row.payload
+            if row.external_id is None:  # no record id: nothing to key it by, whatever the mapping
+                kept += 1
+                continue
+            try:
+                if not isinstance(payload, dict):
+                    kind = type(payload).__name__
+                    raise MappingError(f"record: expected a JSON object, got {kind}")
+                records = mapping(dict(payload), context)
+            except MappingError as error:
+                kept += 1
+                if (reason := str(error)) != row.reason:
+                    conn.execute(update(table).where(table.c.id == row.id).values(reason=reason))
+                continue
+            # the payload was redacted when it was quarantined: it is stored as it is
+            mapped.append(MappedRecord(row.external_id, payload, records))
+            released.append(row.id)
         if mapped:
             outcome = write_prepared_in(
                 conn,
-                scope=scope,
+                scope=_scope(connection),
                 stream=stream,
                 run_id=run_id,
                 mapping_version=MAPPING_VERSION[connection.platform],
@@ -326,34 +327,32 @@ def _release_page(
                 fetched_at=fetched_at,
                 count_in_run=False,
             )
-            report.add(outcome)
         if released or superseded:
             conn.execute(delete(table).where(table.c.id.in_([*released, *superseded])))
-        for row_id, reason in kept:
-            conn.execute(update(table).where(table.c.id == row_id).values(reason=reason))
+    report.add(outcome)
     report.quarantine_released += len(released)
     report.quarantine_superseded += len(superseded)
+    report.quarantine_kept += kept
 
 
 def _fetched_later(
-    engine: Engine, connection_id: str, stream: str, rows: Sequence[Any], moment: datetime
+    conn: SqlConnection, connection_id: str, stream: str, rows: Sequence[Any], moment: datetime
 ) -> set[str]:
     """The external ids among ``rows`` with a raw row fetched after ``moment``."""
     keys = sorted({row.external_id for row in rows if row.external_id is not None})
     if not keys:
         return set()
     raw = table_of(RawRecord)
-    with engine.connect() as conn:
-        return {
-            str(external_id)
-            for (external_id,) in conn.execute(
-                select(raw.c.external_id)
-                .where(
-                    raw.c.connection_id == connection_id,
-                    raw.c.stream == stream,
-                    raw.c.external_id.in_(keys),
-                    raw.c.fetched_at > moment,
-                )
-                .distinct()
+    return {
+        str(external_id)
+        for (external_id,) in conn.execute(
+            select(raw.c.external_id)
+            .where(
+                raw.c.connection_id == connection_id,
+                raw.c.stream == stream,
+                raw.c.external_id.in_(keys),
+                raw.c.fetched_at > moment,
             )
-        }
+            .distinct()
+        )
+    }
