@@ -38,6 +38,7 @@ from normalizer.raw import (
     optional_list,
     optional_str,
     require,
+    require_own_account,
     require_str,
     within,
 )
@@ -402,6 +403,13 @@ def map_transactions(raw: dict[str, Any], ctx: MappingContext) -> list[Canonical
     """One Finances Transaction -> its Transaction rows, which sum exactly to totalAmount."""
     record = ensure_record(raw)
     transaction_id = require_str(record, "transactionId")
+    # a Transaction names the selling partner it belongs to (finances_2024-06-19.json
+    # SellingPartnerMetadata)
+    require_own_account(
+        get(record, "sellingPartnerMetadata.sellingPartnerId"),
+        "sellingPartnerMetadata.sellingPartnerId",
+        ctx.account_id,
+    )
     occurred_at = parse_datetime(get(record, "postedDate"), "postedDate")
     total, currency = _money(get(record, "totalAmount"), "totalAmount", "currencyAmount")
     raw_type = optional_str(record, "transactionType")

@@ -127,3 +127,15 @@ def within(prefix: str) -> Iterator[None]:
         yield
     except MappingError as exc:
         raise MappingError(f"{prefix}.{exc}") from None
+
+
+def require_own_account(value: object, field: str, account_id: str | None) -> None:
+    """Refuse a record that names an account other than the connection's (``account_id``;
+    None when the caller does not know it). A record that names none is not refused."""
+    if account_id is None or value is None:
+        return
+    if value != account_id:
+        raise MappingError(
+            f"{field}: the record belongs to account {str(value)[:40]!r}, "
+            f"not to this connection's {account_id!r}"
+        )

@@ -24,6 +24,7 @@ from normalizer.raw import (
     optional_bool,
     optional_list,
     optional_str,
+    require_own_account,
     require_str,
 )
 from normalizer.records import build
@@ -98,6 +99,7 @@ def _account_status(record: Mapping[str, Any]) -> AccountStatus:
 def map_account(raw: dict[str, Any], ctx: MappingContext) -> list[CanonicalRecord]:
     record = ensure_record(raw)
     _expect_object(record, "account")
+    require_own_account(record.get("id"), "id", ctx.account_id)  # GET /v1/account: its own
     created = record.get("created")
     currency = optional_str(record, "default_currency")
     account = build(

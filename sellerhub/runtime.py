@@ -172,7 +172,9 @@ class Runtime:
 
     def mapping_context(self, connection: Connection) -> MappingContext:
         return MappingContext(
-            platform=connection.platform, buyer_hash_key=self.buyer_hash_key(connection.tenant_id)
+            platform=connection.platform,
+            buyer_hash_key=self.buyer_hash_key(connection.tenant_id),
+            account_id=connection.platform_account_id or None,
         )
 
     # ------------------------------------------------------------------ clients

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from decimal import Decimal
 from typing import Any
@@ -9,6 +10,7 @@ import pytest
 from norm_helpers import FIXTURES, ctx, fixture
 
 from normalizer.amazon import map_account, map_orders, map_transactions
+from normalizer.context import MappingContext
 from normalizer.errors import MappingError
 from normalizer.schema import (
     AccountStatus,
@@ -278,3 +280,24 @@ def test_account_needs_a_marketplace_id() -> None:
     del raw["marketplace"]["id"]
     with pytest.raises(MappingError, match=r"^marketplace\.id: "):
         map_account(raw, ctx("amazon"))
+
+
+def _with_account(account_id: str | None) -> MappingContext:
+    return dataclasses.replace(ctx("amazon"), account_id=account_id)
+
+
+def test_a_transaction_of_another_selling_partner_is_refused() -> None:
+    raw = next(t for t in _transactions() if t.get("sellingPartnerMetadata"))
+    assert raw["sellingPartnerMetadata"]["sellingPartnerId"] == "A3SELLER"
+    assert map_transactions(raw, _with_account("A3SELLER"))  # its own connection
+    assert map_transactions(raw, _with_account(None))  # no account known: no check
+    with pytest.raises(MappingError) as refused:
+        map_transactions(raw, _with_account("A9OTHER"))
+    message = str(refused.value)
+    assert message.startswith("sellingPartnerMetadata.sellingPartnerId: ")
+    assert "'A3SELLER'" in message and "'A9OTHER'" in message
+
+
+def test_a_transaction_that_names_no_selling_partner_is_kept() -> None:
+    raw = next(t for t in _transactions() if not t.get("sellingPartnerMetadata"))
+    assert map_transactions(raw, _with_account("A9OTHER"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -265,3 +266,11 @@ def test_account_status(changes: dict[str, Any], status: AccountStatus) -> None:
 def test_account_name_falls_back_to_the_dashboard_name() -> None:
     raw = fixture("stripe", "account.json") | {"business_profile": {"name": None}}
     assert map_account(raw, ctx("stripe"))[0].name == "Quill & Ink"  # type: ignore[attr-defined]
+
+
+def test_the_account_object_of_another_account_is_refused() -> None:
+    raw = fixture("stripe", "account.json")
+    own = dataclasses.replace(ctx("stripe"), account_id=raw["id"])
+    assert map_account(raw, own)[0].external_id == raw["id"]
+    with pytest.raises(MappingError, match=r"^id: the record belongs to account"):
+        map_account(raw, dataclasses.replace(ctx("stripe"), account_id="acct_someone_else"))

@@ -16,7 +16,7 @@ from sellerhub.settings import Settings
 from tests.cli.payloads import stripe_charge
 from tests.scoring.helpers import make_scope
 from tests.scoring.test_cli_warehouse import root
-from warehouse.tables import Connection, SyncRun, SyncState
+from warehouse.tables import Connection, QuarantinedRecord, SyncRun, SyncState
 
 
 @pytest.fixture
@@ -82,3 +82,49 @@ def test_import_refuses_unknown_targets_in_one_line(
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_records_of_another_seller_are_quarantined_not_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A finances export of seller A3SELLER imported into another seller's Amazon connection:
+    the transactions that name A3SELLER are refused with the reason, the rest land."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    home = tmp_path / "home"
+    runtime = Runtime(Settings.from_env(home))
+    try:
+        make_scope(runtime.engine, "amazon", tenant="Import Lender", account="A1NOTTHEIRS")
+        (connection,) = control.list_connections(runtime.engine)
+    finally:
+        runtime.close()
+    fixture = Path(__file__).parents[1] / "normalizer/fixtures/amazon/transactions_page.json"
+    page = json.loads(fixture.read_text(encoding="utf-8"))
+    transactions = page["payload"]["transactions"]
+    foreign = [t for t in transactions if t.get("sellingPartnerMetadata")]
+    assert foreign and all(
+        t["sellingPartnerMetadata"]["sellingPartnerId"] == "A3SELLER" for t in foreign
+    )
+    export = tmp_path / "transactions.jsonl"
+    export.write_text("".join(json.dumps(t) + "\n" for t in transactions), encoding="utf-8")
+
+    args = ["import", connection.id, "transactions", str(export), "--home", str(home)]
+    result = CliRunner().invoke(root(), [*args, "--workers", "1"])
+
+    assert result.exit_code == 0, result.output
+    runtime = Runtime(Settings.from_env(home))
+    try:
+        with Session(runtime.engine) as session:
+            run = session.execute(select(SyncRun).where(SyncRun.trigger == "import")).scalar_one()
+            reasons = [
+                q.reason
+                for q in session.execute(
+                    select(QuarantinedRecord).where(
+                        QuarantinedRecord.connection_id == connection.id
+                    )
+                ).scalars()
+            ]
+    finally:
+        runtime.close()
+    assert (run.records, run.quarantined) == (len(transactions) - len(foreign), len(foreign))
+    assert len(reasons) == len(foreign)
+    assert all("belongs to account 'A3SELLER'" in reason for reason in reasons)
