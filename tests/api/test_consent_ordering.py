@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from sellerhub import control
 from sellerhub.onboarding import _complete_claimed
+from tests.scoring.helpers import make_scope
 from warehouse.tables import Connection, OAuthState, SyncEvent, utcnow
 
 ACCOUNT = "acct_ordering"
@@ -118,20 +119,11 @@ async def test_a_new_connection_is_active_only_once_its_token_is_stored(engine: 
 
 
 async def test_a_reconnect_whose_token_is_not_stored_keeps_the_old_status(engine: Engine) -> None:
-    tenant = control.ensure_tenant(engine, "Reconnect lender")
-    seller = control.ensure_seller(engine, tenant.id, "s-again", "Seller")
-    existing = control.upsert_connection(
-        engine,
-        tenant_id=tenant.id,
-        seller_id=seller.id,
-        platform="stripe",
-        environment="sandbox",
-        region="",
-        platform_account_id=ACCOUNT,
-        scopes="read_only",
+    existing = make_scope(
+        engine, "stripe", tenant="Reconnect lender", seller="s-again", account=ACCOUNT
     )
     with Session(engine) as session:
-        row = session.get(Connection, existing.id)
+        row = session.get(Connection, existing.connection_id)
         assert row is not None
         row.status, row.status_reason = "reauth_required", "refresh token revoked"
         session.add(row)
@@ -139,14 +131,14 @@ async def test_a_reconnect_whose_token_is_not_stored_keeps_the_old_status(engine
     runtime = _Runtime(engine, vault_down=True)
 
     with pytest.raises(RuntimeError):
-        await _complete(runtime, tenant.id, seller.id)
+        await _complete(runtime, existing.tenant_id, existing.seller_id)
 
-    after = _connection(engine, tenant.id)
+    after = _connection(engine, existing.tenant_id)
     assert after is not None
     assert (after.status, after.status_reason) == ("reauth_required", "refresh token revoked")
 
     runtime.vault_down = False
-    await _complete(runtime, tenant.id, seller.id)
-    again = _connection(engine, tenant.id)
+    await _complete(runtime, existing.tenant_id, existing.seller_id)
+    again = _connection(engine, existing.tenant_id)
     assert again is not None and again.status == "active" and again.status_reason is None
-    assert _events(engine, existing.id) == ["connected", "reconnected"]
+    assert _events(engine, existing.connection_id) == ["connected", "reconnected"]

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from sellerhub import connect, control
 from sellerhub.connect_catalog import CONSENT_DESCRIPTION
+from sellerhub.onboarding import start_authorization
 from sellerhub.runtime import Runtime, sandbox_app_credentials
 from warehouse.connect_tables import ConsentEvent
 from warehouse.tables import OAuthState, SyncEvent, SyncRun, utcnow
@@ -451,3 +452,17 @@ async def test_where_the_seller_sells_picks_the_consent_page_and_the_api_region(
     assert "unknown place to sell" in unknown.text and "atlantis" in unknown.text
     old_form = await http.post(f"{url}/start/amazon", data={"region": "eu"})
     assert old_form.status_code == 400 and result_of(old_form) == ("Link altered", False)
+
+
+def test_a_consent_site_in_another_region_than_the_one_asked_is_refused(hub: Runtime) -> None:
+    lender = new_lender(hub)
+    with pytest.raises(ValueError, match="consent site 'jp' is in region 'fe'"):
+        start_authorization(
+            hub,
+            tenant_id=lender.tenant_id,
+            seller_id=new_seller(hub, lender),
+            platform="amazon",
+            environment="sandbox",
+            region="na",
+            site="jp",
+        )
