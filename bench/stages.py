@@ -49,11 +49,11 @@ class Stages:
 
 
 def _one_pass(record: Any, dialect: Dialect) -> tuple[Any, str]:
-    """What ``prepare_row`` does instead of the three stages before "version JSON" and the
-    driver values: ``row_parts`` then the hash of its normalized content."""
+    """What ``prepare_row`` does instead of the content, content hash and driver values stages:
+    ``row_parts`` then the hash of its normalized content."""
     parts = entity_plan(record.entity, dialect).row_parts(record.__dict__)
     assert parts is not None
-    return parts, normalized_content_hash(parts[1])
+    return parts, normalized_content_hash(parts[0])
 
 
 def _page(stages: Stages, page: list[list[bytes]], kinds: list[str], dialect: Dialect) -> int:
@@ -72,7 +72,10 @@ def _page(stages: Stages, page: list[list[bytes]], kinds: list[str], dialect: Di
         "canonical content", lambda: [[canonical_content(c) for c in cs] for cs in canonical]
     )
     stages.run("content hash", lambda: [[content_hash(c) for c in cs] for cs in contents])
-    stages.run("version JSON", lambda: [[content_text(c).decode() for c in cs] for cs in contents])
+    stages.run(
+        "version JSON (only when a version is closed)",
+        lambda: [[content_text(c).decode() for c in cs] for cs in contents],
+    )
     stages.run(
         "driver values (SQLite)",
         lambda: [
@@ -81,7 +84,7 @@ def _page(stages: Stages, page: list[list[bytes]], kinds: list[str], dialect: Di
         ],
     )
     stages.run(
-        "content + hash + driver values, one pass (used)",
+        "hash input + hash + driver values, one pass (used)",
         lambda: [[_one_pass(c, dialect) for c in cs] for cs in canonical],
     )
     return sum(len(cs) for cs in canonical)

@@ -3,7 +3,9 @@
 Every version of every canonical row is in ``canonical_versions`` with the interval it was
 current (``valid_from`` inclusive, ``valid_to`` exclusive, null while current). A row "as of" a
 moment is the version whose interval contains that moment: what the warehouse knew then, which
-is what a credit decision taken then was based on.
+is what a credit decision taken then was based on. A closed version carries its content; the
+current one's content is the canonical row itself (``content`` null, migration 0007), so reads
+join the entity's table on its natural key and take the fields from there.
 """
 
 from __future__ import annotations
@@ -140,13 +142,29 @@ def rows_as_of(
         raise ValueError(f"{entity} have no time field to filter on")
     versions = table_of(CanonicalVersion)
     connections = table_of(Connection)
+    table = table_of(CANONICAL_TABLES[entity])
+    field_names = tuple(ENTITY_MODELS[entity].model_fields)
     query = (
-        select(versions, connections.c.seller_id, connections.c.platform)
+        select(
+            versions,
+            connections.c.seller_id,
+            connections.c.platform,
+            *(table.c[name].label(f"row_{name}") for name in field_names),
+        )
         .join(connections, connections.c.id == versions.c.connection_id)
+        .outerjoin(
+            table,
+            and_(
+                versions.c.content.is_(None),
+                table.c.connection_id == versions.c.connection_id,
+                table.c.external_id == versions.c.external_id,
+            ),
+        )
         .where(
             versions.c.entity == entity,
             connections.c.tenant_id == tenant_id,
             _current_at(versions, as_of),
+            or_(versions.c.content.is_not(None), table.c.id.is_not(None)),
         )
         .order_by(versions.c.id)
     )
@@ -161,10 +179,15 @@ def rows_as_of(
         moment = versions.c.content[field].as_string()
         if engine.dialect.name == "postgresql":
             moment = moment.collate("C")  # byte order, as on SQLite
+        stored: list[ColumnElement[bool]] = [versions.c.content.is_not(None)]
+        current: list[ColumnElement[bool]] = [versions.c.content.is_(None)]
         if since is not None:
-            query = query.where(moment >= _second_text(since))
+            stored.append(moment >= _second_text(since))
+            current.append(table.c[field] >= since)
         if until is not None:
-            query = query.where(moment < _second_text(until + timedelta(seconds=1)))
+            stored.append(moment < _second_text(until + timedelta(seconds=1)))
+            current.append(table.c[field] < until)
+        query = query.where(or_(and_(*stored), and_(*current)))
     converters = _converters(entity)
     out: list[dict[str, Any]] = []
     cursor = after_id
@@ -174,14 +197,14 @@ def rows_as_of(
             rows = list(conn.execute(page.limit(limit)))
             for row in rows:
                 cursor = row.id
-                content = row.content
+                content = _content(row, field_names, converters)
                 if field is not None:
-                    when = _parse_time(str(content[field]))
+                    when = content[field]
                     if (since is not None and when < since) or (
                         until is not None and when >= until
                     ):
                         continue
-                out.append(_row(row, content, converters))
+                out.append(_row(row, content))
                 if len(out) == limit:
                     break
             if len(rows) < limit:
@@ -189,9 +212,18 @@ def rows_as_of(
     return out
 
 
-def _row(row: Any, content: Mapping[str, Any], converters: Mapping[str, Any]) -> dict[str, Any]:
+def _content(
+    row: Any, field_names: tuple[str, ...], converters: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The version's typed fields: its stored content once closed, else the canonical row's."""
+    if row.content is not None:
+        return _typed(row.content, converters)
+    return {name: getattr(row, f"row_{name}") for name in field_names}
+
+
+def _row(row: Any, content: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        **_typed(content, converters),
+        **content,
         "id": row.id,
         "external_id": row.external_id,
         "seller_id": row.seller_id,
@@ -260,7 +292,7 @@ def lineage(
         if raw is not None and raw.run_id is not None:
             run = conn.execute(select(runs).where(runs.c.id == raw.run_id)).first()
     converters = _converters(entity)
-    fields = ENTITY_MODELS[entity].model_fields
+    current_fields = {name: getattr(current, name) for name in ENTITY_MODELS[entity].model_fields}
     return {
         "entity": entity,
         "external_id": external_id,
@@ -272,7 +304,7 @@ def lineage(
         "mapping_version": current.mapping_version,
         "first_seen_at": current.first_seen_at,
         "recorded_at": current.recorded_at,
-        "current": {name: getattr(current, name) for name in fields},
+        "current": current_fields,
         "raw_record": None
         if raw is None
         else {
@@ -299,7 +331,7 @@ def lineage(
                 "version": v.version,
                 "valid_from": v.valid_from,
                 "valid_to": v.valid_to,
-                "content": _typed(v.content, converters),
+                "content": current_fields if v.content is None else _typed(v.content, converters),
                 "content_hash": v.content_hash,
                 "raw_id": v.raw_id,
                 "run_id": v.run_id,

@@ -1,8 +1,9 @@
 """A page made ready for the database, without the database.
 
 Everything the page writer needs that does not depend on what is already stored is computed
-here: each raw payload's stored text and hash, and for each canonical record its content (the
-version's JSON), its content hash and its column values adapted for the driver. Doing this
+here: each raw payload's stored text and hash, and for each canonical record its content hash
+and its column values adapted for the driver (the current version's content is the row itself:
+``warehouse/stored_content.py``). Doing this
 before the write transaction keeps the lock short, and lets a caller prepare the next page
 while the previous one is being written (``scheduler/runner.py``, ``bench/case_ours.py``).
 """
@@ -20,7 +21,6 @@ from warehouse.fingerprints import (
     PLAIN_SCALARS,
     canonical_content,
     content_hash,
-    content_text,
     normalized_content_hash,
     payload_text,
     text_hash,
@@ -51,7 +51,6 @@ class PreparedRow(NamedTuple):
     entity: str
     external_id: str
     content_hash: str
-    content_text: str  # canonical_versions.content
     fields: tuple[Any, ...]  # the schema fields' column values, in EntityPlan order
     values: dict[str, Any]  # what the metrics hook reads (warehouse.metrics.change_fields)
     raw_key: RawKey | None  # the page's raw record it came from
@@ -75,7 +74,7 @@ class EntityPlan:
     adapters: tuple[Callable[[Any], Any], ...]
     insert_columns: tuple[str, ...]
     update_sql: str
-    row_parts: RowPartsFunction  # (content, hash input, field_values) in one pass
+    row_parts: RowPartsFunction  # (hash input, field_values) in one pass
 
     def field_values(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """Strings, integers and nulls go as they are; decimals, times, dates and enums
@@ -116,16 +115,15 @@ def prepare_row(
     values = record.__dict__
     parts = plan.row_parts(values)
     if parts is None:
-        content = canonical_content(record)
-        digest, fields = content_hash(content), plan.field_values(values)
+        digest = content_hash(canonical_content(record))
+        fields = plan.field_values(values)
     else:
-        content, hashed, fields = parts
+        hashed, fields = parts
         digest = normalized_content_hash(hashed)
     return PreparedRow(
         record.entity,
         record.external_id,
         digest,
-        content_text(content).decode(),
         fields,
         {name: values[name] for name in change_fields(record.entity)},
         raw_key,

@@ -306,7 +306,10 @@ class DisputeRow(CanonicalColumns, table=True):
 
 
 class CanonicalVersion(SQLModel, table=True):
-    """Every version of every canonical row; ``valid_to`` is null for the current one."""
+    """Every version of every canonical row; ``valid_to`` is null for the current one.
+
+    ``content`` is null while the version is current: its fields are the canonical row's own
+    (migration 0007). It is written when the version is closed, from the row as it was."""
 
     __tablename__ = "canonical_versions"
     __table_args__ = (
@@ -319,7 +322,8 @@ class CanonicalVersion(SQLModel, table=True):
     external_id: str = Field(max_length=255)
     version: int
     content_hash: str = Field(max_length=64)
-    content: dict[str, Any] = Field(sa_type=JSON)  # canonical fields, decimals as strings
+    # canonical fields, decimals as strings; null while current (the canonical row has them)
+    content: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     raw_id: int | None = None
     run_id: int | None = None
     mapping_version: int

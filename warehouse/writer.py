@@ -31,6 +31,7 @@ from warehouse.page_prep import (
     prepare_page,
     prepare_row,
 )
+from warehouse.stored_content import row_content_text
 from warehouse.tables import (
     CANONICAL_TABLES,
     CanonicalVersion,
@@ -348,7 +349,6 @@ def _upsert_entity(
     new_rows: list[tuple[Any, ...]] = []
     updated_rows: list[tuple[Any, ...]] = []
     version_rows: list[tuple[Any, ...]] = []
-    closed_versions: list[tuple[Any, ...]] = []
     changed: list[tuple[PreparedRow, _Current | None]] = []
     for key in keys:
         row = rows[key]
@@ -363,15 +363,26 @@ def _upsert_entity(
             new_rows.append((*owner, *lineage, *row.fields))
         else:
             updated_rows.append((*lineage, *row.fields, current.id))
-            closed_versions.append((now_value, entity, scope.connection_id, key))
+        # the current version's content is the canonical row itself (migration 0007)
         version_rows.append(
-            (entity, scope.connection_id, key, version, row.content_hash, row.content_text,
+            (entity, scope.connection_id, key, version, row.content_hash, None,
              raw_id, run_id, mapping_version, now_value, None)
         )  # fmt: skip
         changed.append((row, current))
 
     table = _table(CANONICAL_TABLES[entity])
     before = _rows_before(conn, table, [c.id for _, c in changed if c is not None])
+    closed_versions = [
+        (
+            now_value,
+            row_content_text(entity, before[c.id]),
+            entity,
+            scope.connection_id,
+            row.external_id,
+        )
+        for row, c in changed
+        if c is not None
+    ]
     insert_rows(conn, dialect, table, plan.insert_columns, new_rows)
     executemany(conn, plan.update_sql, updated_rows)
     executemany(conn, _close_version_sql(dialect), closed_versions)
@@ -394,10 +405,13 @@ VERSION_COLUMNS = (
 
 
 def _close_version_sql(dialect: Dialect) -> str:
+    """Close the current version and give it its content, the row as it was (a version
+    written before migration 0007 already has it)."""
     m = dialect.marker
+    content = f"CAST({m} AS JSON)" if dialect.name == "postgresql" else m
     return (
-        f"UPDATE canonical_versions SET valid_to = {m} WHERE entity = {m} AND connection_id = {m}"  # noqa: S608
-        f" AND external_id = {m} AND valid_to IS NULL"
+        f"UPDATE canonical_versions SET valid_to = {m}, content = COALESCE(content, {content})"  # noqa: S608
+        f" WHERE entity = {m} AND connection_id = {m} AND external_id = {m} AND valid_to IS NULL"
     )
 
 

@@ -259,7 +259,10 @@ def test_renormalize_adds_versions_only_where_a_mapping_changed_the_content(
             )
         )
     assert {row.external_id for row in new} == lost
-    assert all(row.content["reason"].startswith("lost: ") for row in new)
+    assert all(row.content is None and row.valid_to is None for row in new)  # current
+    now_known = rows_as_of(engine, "disputes", tenant_id=demo.tenant_id, as_of=None, limit=1000)
+    reasons = {r["external_id"]: str(r["reason"]) for r in now_known}
+    assert all(reasons[external_id].startswith("lost: ") for external_id in lost)
     assert {row.mapping_version for row in new} == {MAPPING_VERSION["stripe"]}
     assert all(row.run_id is None and row.raw_id is not None for row in new)
     # the point-in-time view still answers with the old reason before the renormalization

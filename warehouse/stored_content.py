@@ -1,0 +1,74 @@
+"""A canonical row's content, rebuilt from its stored columns.
+
+While a version is current its fields live only in the canonical row; ``canonical_versions``
+holds its lineage with ``content`` null (migration 0007). When the version is closed, or when a
+reader wants the current version's content, the content is rebuilt here from the row's typed
+columns. It is the JSON ``fingerprints.canonical_content`` gave when the version was written:
+decimals keep their exact text (SQLite stores it, PostgreSQL's NUMERIC keeps the scale), times
+come back as the same UTC instant (RFC 3339 with ``Z``), dates as ISO text, enums by value.
+``tests/warehouse/test_stored_content.py`` checks the two agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from normalizer.schema import ENTITY_MODELS
+from warehouse.fingerprints import content_text
+from warehouse.tables import CANONICAL_TABLES, CanonicalVersion, table_of
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def row_content(entity: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity's schema fields of a typed canonical row, as JSON-ready values."""
+    return {name: _plain(row[name]) for name in ENTITY_MODELS[entity].model_fields}
+
+
+def row_content_text(entity: str, row: Mapping[str, Any]) -> str:
+    """``row_content`` as stored in ``canonical_versions.content`` (sorted compact JSON)."""
+    return content_text(row_content(entity, row)).decode()
+
+
+def fill_current_content(conn: Connection) -> int:
+    """Write the content of every current version that has none (before a downgrade to a
+    schema where ``content`` is required). Returns the versions filled."""
+    versions = table_of(CanonicalVersion)
+    filled = 0
+    for entity, model in CANONICAL_TABLES.items():
+        table = table_of(model)
+        rows = conn.execute(
+            select(table, versions.c.id.label("version_row_id"))
+            .join(
+                versions,
+                (versions.c.connection_id == table.c.connection_id)
+                & (versions.c.external_id == table.c.external_id)
+                & (versions.c.entity == entity)
+                & versions.c.valid_to.is_(None),
+            )
+            .where(versions.c.content.is_(None))
+        )
+        for row in rows:
+            conn.execute(
+                update(versions)
+                .where(versions.c.id == row.version_row_id)
+                .values(content=row_content(entity, dict(row._mapping)))
+            )
+            filled += 1
+    return filled
