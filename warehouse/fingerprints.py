@@ -51,7 +51,8 @@ def content_text(content: Mapping[str, Any]) -> bytes:
 # ---------------------------------------------------------------------- canonical content
 
 
-def _plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """A field value as canonical content holds it (decimals exact text, times RFC 3339)."""
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Decimal):
@@ -78,7 +79,7 @@ def canonical_content(record: CanonicalRecord) -> dict[str, Any]:
     content: dict[str, Any] = {}
     for name in _field_names(type(record)):
         value = values[name]
-        content[name] = value if value.__class__ in PLAIN_SCALARS else _plain(value)
+        content[name] = value if value.__class__ in PLAIN_SCALARS else json_ready(value)
     return content
 
 

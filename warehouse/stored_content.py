@@ -12,33 +12,18 @@ come back as the same UTC instant (RFC 3339 with ``Z``), dates as ISO text, enum
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import Connection, select, update
 
 from normalizer.schema import ENTITY_MODELS
-from warehouse.fingerprints import content_text
+from warehouse.fingerprints import content_text, json_ready
 from warehouse.tables import CANONICAL_TABLES, CanonicalVersion, table_of
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def row_content(entity: str, row: Mapping[str, Any]) -> dict[str, Any]:
     """The entity's schema fields of a typed canonical row, as JSON-ready values."""
-    return {name: _plain(row[name]) for name in ENTITY_MODELS[entity].model_fields}
+    return {name: json_ready(row[name]) for name in ENTITY_MODELS[entity].model_fields}
 
 
 def row_content_text(entity: str, row: Mapping[str, Any]) -> str:
