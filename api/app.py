@@ -122,6 +122,7 @@ def create_app(runtime: Runtime, *, lifespan: Lifespan | None = None) -> FastAPI
                     "last_error": summary.last_error,
                     "counts": summary.counts,
                     "quarantined": summary.quarantined,
+                    "mapping_up_to_date": summary.mapping_reminder is None,
                 }
             )
         return {"data": items}

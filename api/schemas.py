@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from normalizer.schema import (
     AccountStatus,
@@ -103,6 +103,10 @@ class ConnectionItem(ApiModel):
     last_error: str | None
     counts: dict[str, int]
     quarantined: int
+    mapping_up_to_date: bool = Field(
+        description="false while some canonical rows predate the platform's current mapping "
+        "version (until `sellerhub renormalize` runs)"
+    )
 
 
 class ConnectionList(ApiModel):

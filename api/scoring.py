@@ -359,6 +359,7 @@ def seller_connections(
                 last_error=summary.last_error,
                 counts=summary.counts,
                 quarantined=summary.quarantined,
+                mapping_up_to_date=summary.mapping_reminder is None,
             )
         )
     return ConnectionList(data=items)

@@ -34,7 +34,7 @@ from normalizer.registry import MAPPING_VERSION
 from scheduler import windows
 from scheduler.page_mapping import map_records
 from scheduler.write_behind import WriteBehind
-from warehouse import metrics
+from warehouse import mapping_state, metrics
 from warehouse.consent import note_consent
 from warehouse.driver_rows import Dialect
 from warehouse.maintenance import GrowthAnalyzer
@@ -122,6 +122,9 @@ class SyncRunner:
             )
         # ops hear once, in sync_events, that the seller must soon (or now) consent again
         await asyncio.to_thread(note_consent, self._engine, connection)
+        stale_mapping = mapping_state.reminder(connection)
+        if stale_mapping is not None:  # this sync writes only the pages it fetches
+            log.warning("connection %s: %s", connection.id, stale_mapping)
         connector = get_connector(connection.platform)
         chosen = [s for s in connector.streams if streams is None or s.name in streams]
         results: list[StreamRunResult] = []

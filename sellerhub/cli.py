@@ -306,6 +306,7 @@ def status(home: HomeOption = None, verbose: VerboseOption = False) -> None:
             "reason",
         ):
             table.add_column(column)
+        reminders: list[str] = []
         for connection in connections:
             s = summarize(runtime.engine, connection)
             seller = sellers.get(connection.seller_id)
@@ -322,7 +323,11 @@ def status(home: HomeOption = None, verbose: VerboseOption = False) -> None:
                 str(s.quarantined),
                 s.last_error or "",
             )
+            if s.mapping_reminder:
+                reminders.append(f"{connection.id}: {s.mapping_reminder}")
         console.print(table)
+        for line in reminders:
+            console.print(line, highlight=False, markup=False)
     finally:
         runtime.close()
 

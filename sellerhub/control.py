@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from warehouse.mapping_state import current_mapping_version
 from warehouse.tables import Connection, Seller, SyncEvent, Tenant, utcnow
 
 
@@ -138,6 +139,7 @@ def consenting_connection(
                 platform_account_id=platform_account_id,
                 status=CONNECTING,
                 status_reason="waiting for its token",
+                mapping_version=current_mapping_version(platform),
             )
             session.add(connection)
             session.commit()

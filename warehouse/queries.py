@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from warehouse.consent import consent_state
+from warehouse.mapping_state import reminder
 from warehouse.tables import (
     CANONICAL_TABLES,
     AccountRow,
@@ -43,6 +44,8 @@ class ConnectionSummary:
     last_error: str | None = None
     last_success: datetime | None = None
     streams: dict[str, str] = field(default_factory=dict)
+    # set when the rows predate the current mappings: what to run (warehouse.mapping_state)
+    mapping_reminder: str | None = None
 
 
 def entity_counts(engine: Engine, connection_id: str) -> dict[str, int]:
@@ -171,4 +174,5 @@ def summarize(engine: Engine, connection: Connection) -> ConnectionSummary:
         last_error=last_error,
         last_success=last_success,
         streams=streams,
+        mapping_reminder=reminder(connection),
     )

@@ -40,6 +40,7 @@ from normalizer.registry import MAPPING_VERSION, get_mapping
 from normalizer.schema import CanonicalRecord
 from warehouse.driver_rows import Dialect
 from warehouse.engine import write_transaction
+from warehouse.mapping_state import mark_up_to_date
 from warehouse.page_prep import MappedRecord, prepare_page
 from warehouse.tables import Connection, QuarantinedRecord, RawRecord, table_of, utcnow
 from warehouse.writer import (
@@ -105,11 +106,16 @@ def renormalize(
     for connection in _connections(engine, tenant_id, platform):
         context = contexts(connection) if contexts else _throwaway_context(connection)
         connector = get_connector(connection.platform)
+        failures_before = len(report.failures)
         for declared in connector.streams:
             if stream is not None and declared.name != stream:
                 continue
             _renormalize_stream(engine, connection, declared.name, context, report, progress)
             _release_quarantine(engine, connection, declared.name, context, report, progress)
+        if stream is None and len(report.failures) == failures_before:
+            # every stream went through and every latest raw record mapped
+            with engine.begin() as conn:
+                mark_up_to_date(conn, connection.id, MAPPING_VERSION[connection.platform])
     return report
 
 

@@ -94,6 +94,10 @@ class Connection(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     sync_interval_seconds: int = 3600
+    # the platform's MAPPING_VERSION this connection's canonical rows were last brought up to
+    # (at creation, then by a complete `sellerhub renormalize`); None: no rows when tracking
+    # began (migration 0008). Below the current version: see warehouse.mapping_state.
+    mapping_version: int | None = None
 
 
 class OAuthState(SQLModel, table=True):

@@ -10,14 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from sqlmodel import Session
 
 import api.app
+from normalizer.registry import MAPPING_VERSION
 from sellerhub import control
 from sellerhub.apikeys import issue_key
 from sellerhub.demo import ensure_demo_tenant
 from sellerhub.runtime import Runtime
-from warehouse.tables import CANONICAL_TABLES, Connection, SyncRun, utcnow
+from warehouse.tables import CANONICAL_TABLES, Connection, SyncRun, table_of, utcnow
 
 from .consent import new_seller, started_callback
 
@@ -33,6 +35,7 @@ ITEM_KEYS = {
     "last_error",
     "counts",
     "quarantined",
+    "mapping_up_to_date",
 }
 
 
@@ -144,11 +147,27 @@ async def test_connections_lists_a_new_connection_without_secrets(
     assert item["last_success"] is None and item["last_error"] is None
     assert item["counts"] == {entity: 0 for entity in CANONICAL_TABLES}
     assert item["quarantined"] == 0
+    assert item["mapping_up_to_date"] is True
     token = await hub.token_store(connection.id).load()
     assert token is not None
     credentials = hub.app_credentials(seller.tenant_id, "stripe")
     for secret in (token["access_token"], token["refresh_token"], credentials.client_secret):
         assert secret not in response.text
+
+
+async def test_a_connection_with_rows_from_an_older_mapping_says_so(
+    hub: Runtime, http: httpx.AsyncClient
+) -> None:
+    connection = connection_for(hub, interval=3600)
+    assert (await item_of(http, connection.id))["mapping_up_to_date"] is True
+    table = table_of(Connection)
+    with hub.engine.begin() as conn:
+        conn.execute(
+            update(table)
+            .where(table.c.id == connection.id)
+            .values(mapping_version=MAPPING_VERSION[connection.platform] - 1)
+        )
+    assert (await item_of(http, connection.id))["mapping_up_to_date"] is False
 
 
 async def test_health_follows_the_sync_runs(hub: Runtime, http: httpx.AsyncClient) -> None:

@@ -6,6 +6,7 @@ cursor and pending progress, the run record and the connection's status.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from sqlmodel import select as select_rows
 
 from connectors.errors import ReauthorizationRequired, RetryableError
 from connectors.registry import get_connector
+from normalizer.registry import MAPPING_VERSION
 from scheduler import windows
 from warehouse.queries import summarize
 from warehouse.tables import (
@@ -367,3 +369,29 @@ async def test_interrupted_multi_window_run_resumes_in_the_window_it_stopped(
     )
     state = state_of(engine, connection.id, "transactions")
     assert state.cursor == windows.format_instant(until) and state.pending is None
+
+
+# ---------------------------------------------------------------------------- mapping version
+
+
+async def test_a_sync_of_rows_from_an_older_mapping_warns_and_writes_the_current_one(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    current = MAPPING_VERSION["stripe"]
+    connection = make_connection(engine, "stripe", mapping_version=current - 1)
+    source = FakePlatform({"charges": [charge("ch_a", T0 - timedelta(days=1))]}, size=10)
+    runner = make_runner(engine, source, Clock(T0))
+    with caplog.at_level(logging.WARNING, logger="scheduler.runner"):
+        (result,) = await runner.sync_connection(connection.id, streams=["charges"])
+    assert result.status == "succeeded", result.error
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(
+        connection.id in w and f"v{current - 1}" in w and "sellerhub renormalize" in w
+        for w in warnings
+    ), warnings
+    orders = table_of(OrderRow)
+    with Session(engine) as session:
+        versions = session.execute(
+            select(orders.c.mapping_version).where(orders.c.connection_id == connection.id)
+        ).scalars()
+        assert list(versions) == [current]  # the fetched page itself is mapped as of now

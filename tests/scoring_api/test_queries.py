@@ -118,6 +118,7 @@ def test_connections_with_health(world: World, api: httpx.Client) -> None:
     for item in items:
         assert item["seller_id"] == seller
         assert item["health"] == "fresh"
+        assert item["mapping_up_to_date"] is True
         assert UTC_TIME.match(item["last_success"])
         table_counts = {
             e: sum(
