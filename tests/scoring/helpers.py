@@ -11,6 +11,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+import normalizer.stripe
+from normalizer.context import MappingContext
+from normalizer.pii import redact
 from normalizer.schema import CanonicalRecord
 from sellerhub import control
 from warehouse.fx import FxRates
@@ -110,6 +113,35 @@ def write(
         quarantined=[],
         state=StreamStateUpdate(cursor=None, pending=None),
         fetched_at=fetched_at,
+    )
+
+
+def write_stripe_charges(
+    engine: Engine,
+    scope: ConnectionScope,
+    context: MappingContext,
+    raws: Sequence[dict[str, Any]],
+    *,
+    mapping_version: int,
+) -> None:
+    """Raw Stripe charges written as their sync would write them under ``mapping_version``:
+    the redacted copy kept, the mapped rows upserted."""
+    write_page(
+        engine,
+        scope=scope,
+        stream="charges",
+        run_id=new_run(engine, scope, "charges"),
+        mapping_version=mapping_version,
+        records=[
+            MappedRecord(
+                raw["id"],
+                redact("stripe", "charges", raw, context),
+                normalizer.stripe.map_charges(raw, context),
+            )
+            for raw in raws
+        ],
+        quarantined=[],
+        state=StreamStateUpdate(cursor=None, pending=None),
     )
 
 

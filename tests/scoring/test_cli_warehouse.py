@@ -11,14 +11,12 @@ import typer
 from typer.testing import CliRunner
 
 import normalizer.stripe
-from normalizer.pii import redact
 from sellerhub import cli_warehouse, control
 from sellerhub.runtime import Runtime
 from sellerhub.settings import Settings
 from tests.cli.payloads import stripe_charge
-from tests.scoring.helpers import make_scope, new_run
+from tests.scoring.helpers import make_scope, write_stripe_charges
 from warehouse.history import rows_as_of
-from warehouse.writer import MappedRecord, StreamStateUpdate, write_page
 
 
 def root() -> typer.Typer:
@@ -41,23 +39,7 @@ def test_renormalize_and_metrics_commands(tmp_path: Path, monkeypatch: pytest.Mo
         (connection,) = control.list_connections(runtime.engine)
         context = runtime.mapping_context(connection)
         raws = [stripe_charge(f"ch_{i}", 1000 + i, "usd", 1767225600 + 3600 * i) for i in range(3)]
-        write_page(
-            runtime.engine,
-            scope=scope,
-            stream="charges",
-            run_id=new_run(runtime.engine, scope, "charges"),
-            mapping_version=1,
-            records=[
-                MappedRecord(
-                    raw["id"],
-                    redact("stripe", "charges", raw, context),
-                    normalizer.stripe.map_charges(raw, context),
-                )
-                for raw in raws
-            ],
-            quarantined=[],
-            state=StreamStateUpdate(cursor=None, pending=None),
-        )
+        write_stripe_charges(runtime.engine, scope, context, raws, mapping_version=1)
     finally:
         runtime.close()
 

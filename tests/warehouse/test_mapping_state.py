@@ -10,19 +10,17 @@ from alembic import command
 from sqlalchemy import Engine, insert, select, update
 from typer.testing import CliRunner
 
-import normalizer.stripe
 from normalizer.context import MappingContext
-from normalizer.pii import redact
 from normalizer.registry import MAPPING_VERSION
 from sellerhub.cli import app
 from tests.cli.payloads import stripe_charge
-from tests.scoring.helpers import make_scope, new_run
+from tests.scoring.helpers import make_scope, write_stripe_charges
 from warehouse import mapping_state
 from warehouse.engine import make_engine
 from warehouse.migrate import alembic_config
 from warehouse.renormalize import renormalize
 from warehouse.tables import Connection, RawRecord, table_of
-from warehouse.writer import ConnectionScope, MappedRecord, StreamStateUpdate, write_page
+from warehouse.writer import ConnectionScope
 
 CURRENT = MAPPING_VERSION["stripe"]
 CONTEXT = MappingContext(platform="stripe", buyer_hash_key=b"k" * 32)
@@ -46,23 +44,7 @@ def _set_version(engine: Engine, connection_id: str, version: int | None) -> Non
 def _sync_charges(engine: Engine, scope: ConnectionScope, version: int, count: int = 3) -> None:
     """Charges written as a sync under mapping ``version`` would write them."""
     raws = [stripe_charge(f"ch_{i}", 1000 + i, "usd", 1767225600 + 3600 * i) for i in range(count)]
-    write_page(
-        engine,
-        scope=scope,
-        stream="charges",
-        run_id=new_run(engine, scope, "charges"),
-        mapping_version=version,
-        records=[
-            MappedRecord(
-                raw["id"],
-                redact("stripe", "charges", raw, CONTEXT),
-                normalizer.stripe.map_charges(raw, CONTEXT),
-            )
-            for raw in raws
-        ],
-        quarantined=[],
-        state=StreamStateUpdate(cursor=None, pending=None),
-    )
+    write_stripe_charges(engine, scope, CONTEXT, raws, mapping_version=version)
 
 
 def test_a_new_connection_starts_at_the_current_mapping_version(engine: Engine) -> None:
