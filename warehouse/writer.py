@@ -363,10 +363,11 @@ def _upsert_entity(
             new_rows.append((*owner, *lineage, *row.fields))
         else:
             updated_rows.append((*lineage, *row.fields, current.id))
-        # the current version's content is the canonical row itself (migration 0007)
+        # the current version's content is the canonical row itself (migration 0007), and it
+        # is open: both columns are left out of the insert, so they are null
         version_rows.append(
-            (entity, scope.connection_id, key, version, row.content_hash, None,
-             raw_id, run_id, mapping_version, now_value, None)
+            (entity, scope.connection_id, key, version, row.content_hash,
+             raw_id, run_id, mapping_version, now_value)
         )  # fmt: skip
         changed.append((row, current))
 
@@ -399,8 +400,8 @@ def _upsert_entity(
 
 
 VERSION_COLUMNS = (
-    "entity", "connection_id", "external_id", "version", "content_hash", "content", "raw_id",
-    "run_id", "mapping_version", "valid_from", "valid_to",
+    "entity", "connection_id", "external_id", "version", "content_hash", "raw_id", "run_id",
+    "mapping_version", "valid_from",
 )  # fmt: skip
 
 
