@@ -19,7 +19,13 @@ from sellerhub import control
 from warehouse.fx import FxRates
 from warehouse.scoring_tables import DailyMetric
 from warehouse.tables import SyncRun, table_of
-from warehouse.writer import ConnectionScope, MappedRecord, StreamStateUpdate, write_page
+from warehouse.writer import (
+    ConnectionScope,
+    MappedRecord,
+    PageOutcome,
+    StreamStateUpdate,
+    write_page,
+)
 
 
 class FixedQuotes:
@@ -92,7 +98,7 @@ def write(
     run_id: int | None = None,
     payloads: Sequence[Mapping[str, Any]] | None = None,
     fetched_at: datetime | None = None,
-) -> None:
+) -> PageOutcome:
     """One page: each group is what one raw record maps to (its first record names it)."""
     run = run_id if run_id is not None else new_run(engine, scope, stream)
     records = [
@@ -103,7 +109,7 @@ def write(
         )
         for i, group in enumerate(groups)
     ]
-    write_page(
+    return write_page(
         engine,
         scope=scope,
         stream=stream,

@@ -14,7 +14,7 @@ from normalizer.errors import MappingError
 from normalizer.registry import get_mapping
 from normalizer.schema import CanonicalRecord, Order, OrderStatus
 from tests.emulator_records import amazon_records, stripe_records
-from tests.scoring.helpers import make_scope, new_run
+from tests.scoring.helpers import make_scope, new_run, write
 from tests.warehouse.test_driver_rows import _records
 from warehouse.fingerprints import canonical_content, content_text
 from warehouse.history import lineage, rows_as_of
@@ -22,7 +22,7 @@ from warehouse.migrate import alembic_config
 from warehouse.stored_content import row_content, row_content_text
 from warehouse.tables import CANONICAL_TABLES, CanonicalVersion, table_of
 from warehouse.types import loads_json
-from warehouse.writer import ConnectionScope, MappedRecord, StreamStateUpdate, write_page
+from warehouse.writer import ConnectionScope, PageOutcome
 
 
 def _emulator_records() -> list[CanonicalRecord]:
@@ -37,20 +37,10 @@ def _emulator_records() -> list[CanonicalRecord]:
     return records
 
 
-def _write(engine: Engine, scope: ConnectionScope, run_id: int, records: Sequence[CanonicalRecord]):
-    page = [
-        MappedRecord(f"{r.entity}:{r.external_id}", {"n": n}, [r]) for n, r in enumerate(records)
-    ]
-    return write_page(
-        engine,
-        scope=scope,
-        stream="charges",
-        run_id=run_id,
-        mapping_version=1,
-        records=page,
-        quarantined=[],
-        state=StreamStateUpdate(cursor=None, pending=None),
-    )
+def _write(
+    engine: Engine, scope: ConnectionScope, run_id: int, records: Sequence[CanonicalRecord]
+) -> PageOutcome:
+    return write(engine, scope, "charges", [[r] for r in records], run_id=run_id)
 
 
 def _last_by_key(records: Sequence[CanonicalRecord]) -> dict[tuple[str, str], CanonicalRecord]:
