@@ -14,20 +14,24 @@ types would have written: ``tests/warehouse/test_driver_rows.py`` checks both pa
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cache
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Connection, Date, DateTime, Table
 
 from warehouse.types import ExactDecimal
 
 Adapt = Callable[[Any], Any]
+T = TypeVar("T")
+
+# keys per look-up statement on SQLite (its variable limit is 32,766 since 3.32, 999 before)
+LOOKUP_CHUNK = 500
 
 
 def sqlite_time(value: datetime | None) -> str | None:
@@ -104,8 +108,24 @@ class Dialect:
             return self.day
         return plain
 
-    def in_list(self, count: int) -> str:
-        return ", ".join([self.marker] * count)
+    def member_of(self, column: str, values: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        """The condition "``column`` is one of ``values``" and its parameters.
+
+        PostgreSQL gets one array parameter (``= ANY(%s)``: psycopg sends the list as a
+        ``text[]``), so the statement is the same whatever the number of values and neither
+        psycopg nor the server parses a placeholder per value
+        (https://www.postgresql.org/docs/current/functions-comparisons.html#FUNCTIONS-COMPARISONS-ANY-SOME).
+        SQLite gets an ``IN`` list of markers; callers keep it within the variable limit
+        (``lookup_chunks``)."""
+        if self.name == "postgresql":
+            return f"{column} = ANY({self.marker})", (list(values),)
+        return f"{column} IN ({', '.join([self.marker] * len(values))})", tuple(values)
+
+    def lookup_chunks(self, values: Sequence[T]) -> Iterator[Sequence[T]]:
+        """``values`` in look-ups of at most ``LOOKUP_CHUNK`` on SQLite, in one on PostgreSQL."""
+        size = len(values) if self.name == "postgresql" else LOOKUP_CHUNK
+        for start in range(0, len(values), max(size, 1)):
+            yield values[start : start + size]
 
 
 _SQLITE = Dialect("sqlite", "?", sqlite_time, sqlite_money, sqlite_date)

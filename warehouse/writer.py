@@ -230,11 +230,12 @@ def _write_raw(
     ids: dict[tuple[str, str], int] = {}
     external_ids = sorted({key[0] for key in payloads})
     marker = dialect.marker
-    for chunk in _chunks(external_ids, 500):
+    for chunk in dialect.lookup_chunks(external_ids):
+        among, keys = dialect.member_of("external_id", chunk)
         rows = conn.exec_driver_sql(
             f"SELECT id, external_id, payload_hash FROM raw_records WHERE connection_id = {marker}"  # noqa: S608
-            f" AND stream = {marker} AND external_id IN ({dialect.in_list(len(chunk))})",
-            (scope.connection_id, stream, *chunk),
+            f" AND stream = {marker} AND {among}",
+            (scope.connection_id, stream, *keys),
         )
         for row_id, external_id, digest in rows:
             if (external_id, digest) in payloads:
@@ -307,12 +308,12 @@ def _current_rows(
     conn: Connection, dialect: Dialect, table: str, connection_id: str, keys: Sequence[str]
 ) -> dict[str, _Current]:
     found: dict[str, _Current] = {}
-    for chunk in _chunks(keys, 500):
+    for chunk in dialect.lookup_chunks(keys):
+        among, params = dialect.member_of("external_id", chunk)
         rows = conn.exec_driver_sql(
             f"SELECT id, external_id, version, content_hash FROM {table} "  # noqa: S608
-            f"WHERE connection_id = {dialect.marker} "
-            f"AND external_id IN ({dialect.in_list(len(chunk))})",
-            (connection_id, *chunk),
+            f"WHERE connection_id = {dialect.marker} AND {among}",
+            (connection_id, *params),
         )
         for row_id, external_id, version, digest in rows:
             found[external_id] = _Current(int(row_id), int(version), digest)

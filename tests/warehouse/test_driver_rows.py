@@ -34,7 +34,7 @@ from normalizer.schema import (
     TransactionType,
 )
 from tests.scoring.helpers import make_scope, new_run
-from warehouse.driver_rows import sqlite_money, sqlite_time
+from warehouse.driver_rows import LOOKUP_CHUNK, Dialect, sqlite_money, sqlite_time
 from warehouse.fingerprints import canonical_content, content_hash
 from warehouse.tables import CANONICAL_TABLES, table_of
 from warehouse.writer import ConnectionScope, MappedRecord, StreamStateUpdate, write_page
@@ -172,3 +172,25 @@ def test_sqlite_adapters_refuse_what_the_columns_refuse() -> None:
     with pytest.raises(ValueError, match="finite Decimal"):
         sqlite_money(1.5)  # type: ignore[arg-type]
     assert sqlite_money(Decimal("-0.10")) == "-0.10"
+
+
+def test_membership_is_one_array_parameter_on_postgresql_and_a_marker_list_on_sqlite() -> None:
+    keys = [f"k{index}" for index in range(3)]
+    assert Dialect.named("postgresql").member_of("external_id", keys) == (
+        "external_id = ANY(%s)",
+        (keys,),
+    )
+    assert Dialect.named("sqlite").member_of("external_id", keys) == (
+        "external_id IN (?, ?, ?)",
+        ("k0", "k1", "k2"),
+    )
+
+
+def test_lookups_are_chunked_on_sqlite_only() -> None:
+    keys = list(range(2 * LOOKUP_CHUNK + 1))
+    sqlite_chunks = list(Dialect.named("sqlite").lookup_chunks(keys))
+    assert [len(chunk) for chunk in sqlite_chunks] == [LOOKUP_CHUNK, LOOKUP_CHUNK, 1]
+    assert [key for chunk in sqlite_chunks for key in chunk] == keys
+    assert list(Dialect.named("postgresql").lookup_chunks(keys)) == [keys]
+    assert list(Dialect.named("sqlite").lookup_chunks([])) == []
+    assert list(Dialect.named("postgresql").lookup_chunks([])) == []

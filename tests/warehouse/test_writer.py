@@ -12,6 +12,7 @@ from sqlmodel import Session
 from normalizer.schema import Order, OrderStatus, Transaction, TransactionType
 from sellerhub import control
 from warehouse import writer
+from warehouse.driver_rows import LOOKUP_CHUNK
 from warehouse.tables import (
     CanonicalVersion,
     OrderRow,
@@ -130,6 +131,26 @@ def test_a_changed_record_gets_a_new_version_and_the_old_one_is_closed(engine: E
     # the raw record changed too, and both raw versions are kept for lineage
     assert _count(engine, RawRecord) == 2
     assert row.raw_id == versions[1].raw_id != versions[0].raw_id
+
+
+def test_a_page_larger_than_one_lookup_finds_every_stored_row(engine: Engine) -> None:
+    """More keys than one SQLite look-up takes (chunks there, one array parameter on
+    PostgreSQL): every stored row and raw record is found, so only the changed ones change."""
+    scope, run_id = _scope(engine)
+    count = 2 * LOOKUP_CHUNK + 201
+    orders = [_order(f"ch_{index:05d}", f"{index}.00") for index in range(count)]
+    assert _write(engine, scope, run_id, _page(orders)).rows_inserted == count
+    changed = {7, LOOKUP_CHUNK + 3, count - 1}  # one in each chunk
+    again = [
+        _order(o.external_id, str(o.gross), OrderStatus.REFUNDED) if index in changed else o
+        for index, o in enumerate(orders)
+    ]
+    outcome = _write(engine, scope, run_id, _page(again))
+    assert (outcome.rows_inserted, outcome.rows_updated) == (0, len(changed))
+    assert outcome.rows_unchanged == count - len(changed)
+    assert outcome.raw_inserted == len(changed)
+    assert _count(engine, OrderRow) == count
+    assert _count(engine, CanonicalVersion) == count + len(changed)
 
 
 def test_the_same_amount_written_differently_is_not_a_change(engine: Engine) -> None:
