@@ -408,7 +408,7 @@ from sellerhub import cli_connect, cli_warehouse  # noqa: E402  (sub-command gro
 from sellerhub.cli_vault import vault_app  # noqa: E402
 
 app.add_typer(vault_app, name="vault")
-app.add_typer(cli_warehouse.app)  # renormalize, metrics rebuild|refresh
+app.add_typer(cli_warehouse.app)  # import, renormalize, rebuild-sqlite, metrics rebuild|refresh
 app.add_typer(cli_connect.app)  # seller create|link, app set, retention, disconnect, purge
 
 tenant_app = typer.Typer(help="Tenants (lenders) and their API keys.", no_args_is_help=True)

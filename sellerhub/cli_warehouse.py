@@ -1,5 +1,5 @@
-"""Warehouse commands: ``sellerhub renormalize``, ``sellerhub import`` and
-``sellerhub metrics rebuild|refresh``.
+"""Warehouse commands: ``sellerhub renormalize``, ``sellerhub import``,
+``sellerhub metrics rebuild|refresh`` and ``sellerhub rebuild-sqlite``.
 
 Registered in ``sellerhub/cli.py`` with ``app.add_typer(cli_warehouse.app)`` (no name: the
 commands join the top level).
@@ -207,6 +207,42 @@ def renormalize(
             markup=False,
         )
     console.print(f"daily metrics: {refreshed.buckets} buckets recomputed", highlight=False)
+
+
+@app.command("rebuild-sqlite")
+def rebuild_sqlite(home: HomeOption = None) -> None:
+    """Rewrite an older SQLite warehouse file with 64 KiB pages (faster loads).
+
+    Files created before sellerhub used 64 KiB pages keep their 4 KiB pages until rebuilt.
+    The whole file is rewritten in one transaction; stop syncs and `sellerhub serve` first.
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from warehouse.sqlite_file import RebuildRefused, rebuild_with_page_size, sqlite_path
+
+    settings = Settings.from_env(home)
+    path = sqlite_path(settings.database_url)
+    if path is None:
+        _stderr("the warehouse is not a SQLite file (DATABASE_URL): nothing to rebuild")
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console, transient=True) as bar:
+            bar.add_task(f"rewriting {path}", total=None)
+            result = rebuild_with_page_size(path)
+    except RebuildRefused as refused:
+        print(str(refused), file=sys.stderr)
+        raise typer.Exit(1) from None
+    if not result.rebuilt:
+        console.print(
+            f"{path} already has {result.page_size_after // 1024} KiB pages: nothing to do",
+            highlight=False,
+        )
+        return
+    console.print(
+        f"{path}: {result.page_size_before // 1024} KiB → {result.page_size_after // 1024} KiB "
+        f"pages, {result.bytes_before / 2**20:,.1f} → {result.bytes_after / 2**20:,.1f} MiB",
+        highlight=False,
+    )
 
 
 @metrics_app.command("rebuild")
