@@ -58,6 +58,10 @@ def rebuild_with_page_size(path: Path, page_size: int = SQLITE_PAGE_SIZE) -> Reb
     before_bytes = _bytes_on_disk(path)
     connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
     try:
+        try:  # reading the schema reads the header; PRAGMA page_size alone would not
+            connection.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.DatabaseError as error:  # "file is not a database", and the like
+            raise RebuildRefused(f"{path} is not a SQLite database ({error})") from None
         before = _page_size(connection)
         if before == page_size:
             return Rebuild(path, before, before, before_bytes, before_bytes, rebuilt=False)

@@ -138,6 +138,14 @@ def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "nothing.db").exists()
 
 
+def test_a_file_that_is_not_a_database_is_refused_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.db"
+    path.write_bytes(b"not a database, just text that a user put here\n" * 200)
+    with pytest.raises(RebuildRefused, match="is not a SQLite database"):
+        rebuild_with_page_size(path)
+    assert path.read_bytes() == b"not a database, just text that a user put here\n" * 200
+
+
 def test_only_sqlite_file_urls_name_a_file() -> None:
     assert sqlite_path("sqlite:////srv/hub/warehouse.db") == Path("/srv/hub/warehouse.db")
     assert sqlite_path("sqlite:///relative.db") == Path("relative.db")
