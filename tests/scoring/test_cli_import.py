@@ -14,8 +14,7 @@ from sellerhub import control
 from sellerhub.runtime import Runtime
 from sellerhub.settings import Settings
 from tests.cli.payloads import stripe_charge
-from tests.scoring.helpers import make_scope
-from tests.scoring.test_cli_warehouse import root
+from tests.scoring.helpers import make_scope, warehouse_cli
 from warehouse.tables import Connection, QuarantinedRecord, SyncRun, SyncState
 
 
@@ -46,7 +45,7 @@ def test_import_loads_records_and_reports_them(
     )
     runner = CliRunner()
     args = ["import", connection.id, "charges", str(export), "--home", str(home)]
-    result = runner.invoke(root(), [*args, "--workers", "1", "--page-size", "2"])
+    result = runner.invoke(warehouse_cli(), [*args, "--workers", "1", "--page-size", "2"])
     assert result.exit_code == 0, result.output
     assert "records" in result.output and "quarantined" in result.output
     runtime = Runtime(Settings.from_env(home))
@@ -77,7 +76,8 @@ def test_import_refuses_unknown_targets_in_one_line(
     export = tmp_path / "x.jsonl"
     export.write_text("{}\n", encoding="utf-8")
     result = CliRunner().invoke(
-        root(), ["import", connection or existing.id, stream, str(export), "--home", str(home)]
+        warehouse_cli(),
+        ["import", connection or existing.id, stream, str(export), "--home", str(home)],
     )
     assert result.exit_code == 2
     assert message in result.output
@@ -108,7 +108,7 @@ def test_records_of_another_seller_are_quarantined_not_imported(
     export.write_text("".join(json.dumps(t) + "\n" for t in transactions), encoding="utf-8")
 
     args = ["import", connection.id, "transactions", str(export), "--home", str(home)]
-    result = CliRunner().invoke(root(), [*args, "--workers", "1"])
+    result = CliRunner().invoke(warehouse_cli(), [*args, "--workers", "1"])
 
     assert result.exit_code == 0, result.output
     runtime = Runtime(Settings.from_env(home))

@@ -7,27 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 import normalizer.stripe
-from sellerhub import cli_warehouse, control
+from sellerhub import control
 from sellerhub.runtime import Runtime
 from sellerhub.settings import Settings
 from tests.cli.payloads import stripe_charge
-from tests.scoring.helpers import make_scope, write_stripe_charges
+from tests.scoring.helpers import make_scope, warehouse_cli, write_stripe_charges
 from warehouse.history import rows_as_of
-
-
-def root() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.command()
-    def status() -> None:  # a second command, so the sub-app's commands stay named
-        """Placeholder."""
-
-    app.add_typer(cli_warehouse.app)
-    return app
 
 
 def test_renormalize_and_metrics_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,11 +32,11 @@ def test_renormalize_and_metrics_commands(tmp_path: Path, monkeypatch: pytest.Mo
         runtime.close()
 
     runner = CliRunner()
-    rebuilt = runner.invoke(root(), ["metrics", "rebuild", "--home", str(home)])
+    rebuilt = runner.invoke(warehouse_cli(), ["metrics", "rebuild", "--home", str(home)])
     assert rebuilt.exit_code == 0, rebuilt.output
     assert "1 sellers, 1 seller-platform days" in rebuilt.output
 
-    unchanged = runner.invoke(root(), ["renormalize", "--home", str(home)])
+    unchanged = runner.invoke(warehouse_cli(), ["renormalize", "--home", str(home)])
     assert unchanged.exit_code == 0, unchanged.output
     assert "daily metrics: 0 buckets recomputed" in unchanged.output
     assert "quarantine: 0 released, 0 superseded by a later fetch, 0 still refused" in (
@@ -65,7 +53,8 @@ def test_renormalize_and_metrics_commands(tmp_path: Path, monkeypatch: pytest.Mo
 
     monkeypatch.setitem(normalizer.stripe.MAPPINGS, "charges", renamed_channel)
     changed = runner.invoke(
-        root(), ["renormalize", "--home", str(home), "--platform", "stripe", "--stream", "charges"]
+        warehouse_cli(),
+        ["renormalize", "--home", str(home), "--platform", "stripe", "--stream", "charges"],
     )
     assert changed.exit_code == 0, changed.output
     assert "orders: 1 rows changed" in changed.output
@@ -82,5 +71,5 @@ def test_renormalize_and_metrics_commands(tmp_path: Path, monkeypatch: pytest.Mo
         "ch_2": ("stripe", 1),
     }
 
-    refreshed = runner.invoke(root(), ["metrics", "refresh", "--home", str(home)])
+    refreshed = runner.invoke(warehouse_cli(), ["metrics", "refresh", "--home", str(home)])
     assert refreshed.exit_code == 0, refreshed.output

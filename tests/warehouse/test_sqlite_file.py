@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from sellerhub import cli_warehouse, control
+from sellerhub import control
 from sellerhub.runtime import Runtime
 from sellerhub.settings import Settings
 from tests.cli.payloads import stripe_charge
-from tests.scoring.helpers import make_scope, write_stripe_charges
+from tests.scoring.helpers import make_scope, warehouse_cli, write_stripe_charges
 from warehouse import sqlite_file
 from warehouse.engine import SQLITE_PAGE_SIZE
 from warehouse.sqlite_file import RebuildRefused, rebuild_with_page_size, sqlite_path
@@ -154,17 +153,6 @@ def test_only_sqlite_file_urls_name_a_file() -> None:
     assert sqlite_path("postgresql+psycopg://u@host/db") is None
 
 
-def _root() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.command()
-    def status() -> None:  # a second command, so the sub-app's commands stay named
-        """Placeholder."""
-
-    app.add_typer(cli_warehouse.app)
-    return app
-
-
 def test_the_command_rewrites_the_home_warehouse_and_then_has_nothing_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,12 +161,12 @@ def test_the_command_rewrites_the_home_warehouse_and_then_has_nothing_to_do(
     path = _old_warehouse(home)
     runner = CliRunner()
 
-    first = runner.invoke(_root(), ["rebuild-sqlite", "--home", str(home)])
+    first = runner.invoke(warehouse_cli(), ["rebuild-sqlite", "--home", str(home)])
     assert first.exit_code == 0, first.output
     assert "4 KiB → 64 KiB pages" in first.output
     assert _pragma(path, "page_size") == SQLITE_PAGE_SIZE
 
-    second = runner.invoke(_root(), ["rebuild-sqlite", "--home", str(home)])
+    second = runner.invoke(warehouse_cli(), ["rebuild-sqlite", "--home", str(home)])
     assert second.exit_code == 0, second.output
     assert "already has 64 KiB pages: nothing to do" in second.output
 
@@ -188,13 +176,13 @@ def test_the_command_says_why_it_cannot_run(
 ) -> None:
     runner = CliRunner()
     monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/x")
-    remote = runner.invoke(_root(), ["rebuild-sqlite", "--home", str(tmp_path)])
+    remote = runner.invoke(warehouse_cli(), ["rebuild-sqlite", "--home", str(tmp_path)])
     assert remote.exit_code == 2
     assert "not a SQLite file" in remote.output
     assert "Traceback" not in remote.output
 
     monkeypatch.delenv("DATABASE_URL")
-    missing = runner.invoke(_root(), ["rebuild-sqlite", "--home", str(tmp_path / "empty")])
+    missing = runner.invoke(warehouse_cli(), ["rebuild-sqlite", "--home", str(tmp_path / "empty")])
     assert missing.exit_code == 1
     assert "no SQLite warehouse at" in missing.output
     assert "Traceback" not in missing.output
