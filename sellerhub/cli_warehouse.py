@@ -218,7 +218,8 @@ def rebuild_sqlite(home: HomeOption = None) -> None:
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from warehouse.sqlite_file import RebuildRefused, rebuild_with_page_size, sqlite_path
+    from warehouse.engine import sqlite_path
+    from warehouse.sqlite_file import RebuildRefused, rebuild_with_page_size
 
     settings = Settings.from_env(home)
     path = sqlite_path(settings.database_url)

@@ -21,15 +21,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         "pool_pre_ping": True,
     }
     if url.startswith("sqlite"):
-        database = url.split("///", 1)[-1]
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        database = sqlite_path(url)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
         options["connect_args"] = {"timeout": 30, "check_same_thread": False}
     options.update(kwargs)
     engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` warehouse URL; None for other databases and ``:memory:``."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    database = url.split("///", 1)[1]
+    return Path(database) if database and database != ":memory:" else None
 
 
 @contextmanager

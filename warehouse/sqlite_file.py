@@ -41,16 +41,6 @@ class Rebuild:
     rebuilt: bool  # False: the file already had the page size, and was left alone
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` warehouse URL; None for other databases and ``:memory:``."""
-    if not url.startswith("sqlite"):
-        return None
-    database = url.split("///", 1)[-1] if "///" in url else ""
-    if not database or database == ":memory:":
-        return None
-    return Path(database)
-
-
 def rebuild_with_page_size(path: Path, page_size: int = SQLITE_PAGE_SIZE) -> Rebuild:
     """Rewrite ``path`` with ``page_size`` pages, or leave it alone if it has them already."""
     if not path.is_file():

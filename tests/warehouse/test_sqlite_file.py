@@ -17,8 +17,8 @@ from sellerhub.settings import Settings
 from tests.cli.payloads import stripe_charge
 from tests.scoring.helpers import make_scope, warehouse_cli, write_stripe_charges
 from warehouse import sqlite_file
-from warehouse.engine import SQLITE_PAGE_SIZE
-from warehouse.sqlite_file import RebuildRefused, rebuild_with_page_size, sqlite_path
+from warehouse.engine import SQLITE_PAGE_SIZE, sqlite_path
+from warehouse.sqlite_file import RebuildRefused, rebuild_with_page_size
 
 OLD_PAGE_SIZE = 4096
 
