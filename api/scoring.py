@@ -244,9 +244,14 @@ def _filters_json(filters: Filters) -> dict[str, str | None]:
     }
 
 
+# what "a" counts: canonical row ids (migration 0009). Cursors without it counted version-row
+# ids, which no longer order a walk: they are refused as invalid rather than resumed wrongly.
+CURSOR_KIND = "row"
+
+
 def encode_cursor(key: bytes, tenant_id: str, entity: str, after_id: int, filters: Filters) -> str:
     body = json.dumps(
-        {"t": tenant_id, "e": entity, "a": after_id, "f": _filters_json(filters)},
+        {"t": tenant_id, "e": entity, "k": CURSOR_KIND, "a": after_id, "f": _filters_json(filters)},
         separators=(",", ":"),
         sort_keys=True,
     ).encode()
@@ -278,7 +283,7 @@ def decode_cursor(key: bytes, tenant_id: str, entity: str, cursor: str) -> tuple
         after_id = int(state["a"])
     except (ValueError, KeyError, TypeError):
         raise invalid from None
-    if state.get("t") != tenant_id or state.get("e") != entity:
+    if state.get("t") != tenant_id or state.get("e") != entity or state.get("k") != CURSOR_KIND:
         raise invalid
     return after_id, filters
 

@@ -1,11 +1,12 @@
 """Point-in-time reads of the canonical entities, and the lineage of one row.
 
-Every version of every canonical row is in ``canonical_versions`` with the interval it was
-current (``valid_from`` inclusive, ``valid_to`` exclusive, null while current). A row "as of" a
+A canonical row is its current version, current since its ``recorded_at``; every earlier
+version is in ``canonical_versions`` with its content and the interval it was current
+(``valid_from`` inclusive, ``valid_to`` exclusive; migrations 0007 and 0009). A row "as of" a
 moment is the version whose interval contains that moment: what the warehouse knew then, which
-is what a credit decision taken then was based on. A closed version carries its content; the
-current one's content is the canonical row itself (``content`` null, migration 0007), so reads
-join the entity's table on its natural key and take the fields from there.
+is what a credit decision taken then was based on. Reads walk the entity's table in row id
+order and, for a moment in the past, take a row's fields from its closed version where the row
+has changed since.
 """
 
 from __future__ import annotations
@@ -96,15 +97,6 @@ def _typed(content: Mapping[str, Any], converters: Mapping[str, Any]) -> dict[st
     return out
 
 
-def _current_at(versions: Any, as_of: datetime | None) -> ColumnElement[bool]:
-    if as_of is None:
-        return versions.c.valid_to.is_(None)  # type: ignore[no-any-return]
-    return and_(
-        versions.c.valid_from <= as_of,
-        or_(versions.c.valid_to.is_(None), versions.c.valid_to > as_of),
-    )
-
-
 def _second_text(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -122,14 +114,14 @@ def rows_as_of(
     after_id: int | None = None,
     limit: int = 100,
 ) -> list[dict[str, Any]]:
-    """The tenant's ``entity`` rows as known at ``as_of`` (None: now), oldest version-row first.
+    """The tenant's ``entity`` rows as known at ``as_of`` (None: now), in row id order.
 
     Each dict has the entity's fields by schema name (Decimal, UTC datetime, date) plus ``id``
-    (the version row's id: pass the last one as ``after_id`` for the next page),
-    ``external_id``, ``seller_id``, ``connection_id``, ``platform``, ``version``, ``raw_id``,
-    ``mapping_version`` and ``valid_from``. ``since`` (inclusive) and ``until`` (exclusive)
-    filter on the entity's time field (``TIME_FIELDS``); they are refused for accounts and
-    order lines.
+    (the canonical row's id, the same for all its versions: pass the last one as ``after_id``
+    for the next page), ``external_id``, ``seller_id``, ``connection_id``, ``platform``, and the
+    lineage of the version shown: ``version``, ``raw_id``, ``mapping_version``, ``valid_from``.
+    ``since`` (inclusive) and ``until`` (exclusive) filter on the entity's time field
+    (``TIME_FIELDS``); they are refused for accounts and order lines.
     """
     _check_entity(entity)
     if not 1 <= limit <= MAX_LIMIT:
@@ -146,65 +138,86 @@ def rows_as_of(
     field_names = tuple(ENTITY_MODELS[entity].model_fields)
     query = (
         select(
-            versions,
+            table.c.id,
+            table.c.external_id,
+            table.c.connection_id,
+            table.c.version,
+            table.c.raw_id,
+            table.c.mapping_version,
+            table.c.recorded_at,
             connections.c.seller_id,
             connections.c.platform,
             *(table.c[name].label(f"row_{name}") for name in field_names),
         )
-        .join(connections, connections.c.id == versions.c.connection_id)
-        .outerjoin(
-            table,
+        .join(connections, connections.c.id == table.c.connection_id)
+        .where(connections.c.tenant_id == tenant_id)
+        .order_by(table.c.id)
+    )
+    # the row's own version, when it was current at as_of (always, for now)
+    current: list[ColumnElement[bool]] = []
+    if as_of is not None:
+        current.append(table.c.recorded_at <= as_of)
+        # else the row's closed version current at as_of, if the row existed then
+        query = query.add_columns(
+            versions.c.id.label("closed_id"),
+            versions.c.version.label("closed_version"),
+            versions.c.content.label("closed_content"),
+            versions.c.raw_id.label("closed_raw_id"),
+            versions.c.mapping_version.label("closed_mapping_version"),
+            versions.c.valid_from.label("closed_valid_from"),
+        ).outerjoin(
+            versions,
             and_(
-                versions.c.content.is_(None),
-                table.c.connection_id == versions.c.connection_id,
-                table.c.external_id == versions.c.external_id,
+                table.c.recorded_at > as_of,
+                versions.c.entity == entity,
+                versions.c.connection_id == table.c.connection_id,
+                versions.c.external_id == table.c.external_id,
+                versions.c.valid_from <= as_of,
+                versions.c.valid_to > as_of,
             ),
         )
-        .where(
-            versions.c.entity == entity,
-            connections.c.tenant_id == tenant_id,
-            _current_at(versions, as_of),
-            or_(versions.c.content.is_not(None), table.c.id.is_not(None)),
-        )
-        .order_by(versions.c.id)
-    )
+    closed: list[ColumnElement[bool]] = [versions.c.id.is_not(None)]
     if seller_id is not None:
         query = query.where(connections.c.seller_id == seller_id)
     if platform is not None:
         query = query.where(connections.c.platform == platform)
     if field is not None:
-        # Stored times are RFC 3339 text ("...T03:04:05Z", a fraction only when there is one).
-        # Text comparison against whole-second prefixes is a superset of the exact range; the
-        # exact bounds are applied below on the parsed value.
-        moment = versions.c.content[field].as_string()
-        if engine.dialect.name == "postgresql":
-            moment = moment.collate("C")  # byte order, as on SQLite
-        stored: list[ColumnElement[bool]] = [versions.c.content.is_not(None)]
-        current: list[ColumnElement[bool]] = [versions.c.content.is_(None)]
         if since is not None:
-            stored.append(moment >= _second_text(since))
             current.append(table.c[field] >= since)
         if until is not None:
-            stored.append(moment < _second_text(until + timedelta(seconds=1)))
             current.append(table.c[field] < until)
-        query = query.where(or_(and_(*stored), and_(*current)))
+        if as_of is not None:
+            # Stored times are RFC 3339 text ("...T03:04:05Z", a fraction only when there is
+            # one). Text comparison against whole-second prefixes is a superset of the exact
+            # range; the exact bounds are applied below on the parsed value.
+            moment = versions.c.content[field].as_string()
+            if engine.dialect.name == "postgresql":
+                moment = moment.collate("C")  # byte order, as on SQLite
+            if since is not None:
+                closed.append(moment >= _second_text(since))
+            if until is not None:
+                closed.append(moment < _second_text(until + timedelta(seconds=1)))
+    if as_of is None:
+        query = query.where(*current)
+    else:
+        query = query.where(or_(and_(*current), and_(*closed)))
     converters = _converters(entity)
     out: list[dict[str, Any]] = []
     cursor = after_id
     with engine.connect() as conn:
         while len(out) < limit:
-            page = query if cursor is None else query.where(versions.c.id > cursor)
+            page = query if cursor is None else query.where(table.c.id > cursor)
             rows = list(conn.execute(page.limit(limit)))
             for row in rows:
                 cursor = row.id
-                content = _content(row, field_names, converters)
+                found = _version_shown(row, field_names, converters)
                 if field is not None:
-                    when = content[field]
+                    when = found[field]
                     if (since is not None and when < since) or (
                         until is not None and when >= until
                     ):
                         continue
-                out.append(_row(row, content))
+                out.append(found)
                 if len(out) == limit:
                     break
             if len(rows) < limit:
@@ -212,27 +225,34 @@ def rows_as_of(
     return out
 
 
-def _content(
+def _version_shown(
     row: Any, field_names: tuple[str, ...], converters: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The version's typed fields: its stored content once closed, else the canonical row's."""
-    if row.content is not None:
-        return _typed(row.content, converters)
-    return {name: getattr(row, f"row_{name}") for name in field_names}
-
-
-def _row(row: Any, content: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        **content,
+    """The typed fields and lineage of the version a read returns: the closed version it
+    joined, else the canonical row's own."""
+    shared = {
         "id": row.id,
         "external_id": row.external_id,
         "seller_id": row.seller_id,
         "connection_id": row.connection_id,
         "platform": row.platform,
+    }
+    if getattr(row, "closed_id", None) is not None:
+        return {
+            **_typed(row.closed_content, converters),
+            **shared,
+            "version": row.closed_version,
+            "raw_id": row.closed_raw_id,
+            "mapping_version": row.closed_mapping_version,
+            "valid_from": row.closed_valid_from,
+        }
+    return {
+        **{name: getattr(row, f"row_{name}") for name in field_names},
+        **shared,
         "version": row.version,
         "raw_id": row.raw_id,
         "mapping_version": row.mapping_version,
-        "valid_from": row.valid_from,
+        "valid_from": row.recorded_at,
     }
 
 
@@ -245,7 +265,8 @@ def lineage(
 ) -> dict[str, Any]:
     """Where a canonical row came from: its raw record (as stored, buyer PII removed), the sync
     run that fetched it, the connector (platform and stream), the mapping version, and every
-    version of the row with its own raw record and run.
+    version of the row with its own raw record and run (the closed ones from
+    ``canonical_versions``, then the row's own).
 
     Raises ``RowNotFound``, or ``AmbiguousRow`` when several connections have the id.
     """
@@ -281,6 +302,8 @@ def lineage(
                     versions.c.entity == entity,
                     versions.c.connection_id == current.connection_id,
                     versions.c.external_id == external_id,
+                    # read apart from the row: a version closed since is not listed twice
+                    versions.c.version < current.version,
                 )
                 .order_by(versions.c.version)
             )
@@ -327,16 +350,28 @@ def lineage(
             "finished_at": run.finished_at,
         },
         "versions": [
+            *(
+                {
+                    "version": v.version,
+                    "valid_from": v.valid_from,
+                    "valid_to": v.valid_to,
+                    "content": _typed(v.content, converters),
+                    "content_hash": v.content_hash,
+                    "raw_id": v.raw_id,
+                    "run_id": v.run_id,
+                    "mapping_version": v.mapping_version,
+                }
+                for v in history
+            ),
             {
-                "version": v.version,
-                "valid_from": v.valid_from,
-                "valid_to": v.valid_to,
-                "content": current_fields if v.content is None else _typed(v.content, converters),
-                "content_hash": v.content_hash,
-                "raw_id": v.raw_id,
-                "run_id": v.run_id,
-                "mapping_version": v.mapping_version,
-            }
-            for v in history
+                "version": current.version,
+                "valid_from": current.recorded_at,
+                "valid_to": None,
+                "content": current_fields,
+                "content_hash": current.content_hash,
+                "raw_id": current.raw_id,
+                "run_id": current.run_id,
+                "mapping_version": current.mapping_version,
+            },
         ],
     }

@@ -32,7 +32,9 @@ from warehouse.tables import CANONICAL_TABLES, table_of
 RawKey = tuple[str, str]  # (external id, payload hash)
 
 OWNER_COLUMNS = ("tenant_id", "seller_id", "connection_id", "platform", "first_seen_at")
-LINEAGE_COLUMNS = ("raw_id", "mapping_version", "recorded_at", "version", "content_hash")
+LINEAGE_COLUMNS = (
+    "raw_id", "run_id", "mapping_version", "recorded_at", "version", "content_hash",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,8 @@
 """A canonical row's content, rebuilt from its stored columns.
 
-While a version is current its fields live only in the canonical row; ``canonical_versions``
-holds its lineage with ``content`` null (migration 0007). When the version is closed, or when a
-reader wants the current version's content, the content is rebuilt here from the row's typed
-columns. It is the JSON ``fingerprints.canonical_content`` gave when the version was written:
+The current version of a row is the canonical row itself (migrations 0007 and 0009). When the
+page writer closes it, its content for ``canonical_versions`` is rebuilt here from the row's
+typed columns. It is the JSON ``fingerprints.canonical_content`` gave when the version was written:
 decimals keep their exact text (SQLite stores it, PostgreSQL's NUMERIC keeps the scale), times
 come back as the same UTC instant (RFC 3339 with ``Z``), dates as ISO text, enums by value.
 ``tests/warehouse/test_stored_content.py`` checks the two agree.
@@ -32,14 +31,19 @@ def row_content_text(entity: str, row: Mapping[str, Any]) -> str:
 
 
 def fill_current_content(conn: Connection) -> int:
-    """Write the content of every current version that has none (before a downgrade to a
-    schema where ``content`` is required). Returns the versions filled."""
+    """Write the content of every current version that has none (migration 0007's downgrade, to
+    a schema where ``content`` is required). Returns the versions filled.
+
+    Selects the schema fields only: the canonical tables of that schema lack later columns."""
     versions = table_of(CanonicalVersion)
     filled = 0
     for entity, model in CANONICAL_TABLES.items():
         table = table_of(model)
         rows = conn.execute(
-            select(table, versions.c.id.label("version_row_id"))
+            select(
+                *(table.c[name] for name in ENTITY_MODELS[entity].model_fields),
+                versions.c.id.label("version_row_id"),
+            )
             .join(
                 versions,
                 (versions.c.connection_id == table.c.connection_id)

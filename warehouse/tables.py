@@ -4,9 +4,9 @@ Three groups:
 
 * control: tenants, sellers, connections, oauth_states, sync_runs, sync_state, sync_events;
 * raw: raw_records (the platform payload as fetched, buyer PII removed) and quarantine;
-* canonical: one table per entity of ``normalizer.schema`` plus ``canonical_versions``, which
-  keeps every version of every canonical row with the interval it was current, so a query can
-  ask what the warehouse knew at any past moment.
+* canonical: one table per entity of ``normalizer.schema`` (each row its current version) plus
+  ``canonical_versions``, which keeps every earlier version with the interval it was current, so
+  a query can ask what the warehouse knew at any past moment.
 
 Money columns are :class:`ExactDecimal`; times are sqlmodel's UTC-aware ``UTCDateTime``.
 """
@@ -207,6 +207,8 @@ class CanonicalColumns(SQLModel):
     platform: str = Field(max_length=32)
     external_id: str = Field(max_length=255)
     raw_id: int | None = None
+    # the sync run that wrote this version (null when renormalize did); migration 0009
+    run_id: int | None = None
     mapping_version: int
     first_seen_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime | None = None  # platform time
@@ -310,10 +312,12 @@ class DisputeRow(CanonicalColumns, table=True):
 
 
 class CanonicalVersion(SQLModel, table=True):
-    """Every version of every canonical row; ``valid_to`` is null for the current one.
+    """Every earlier (closed) version of every canonical row, with the interval it was current.
 
-    ``content`` is null while the version is current: its fields are the canonical row's own
-    (migration 0007). It is written when the version is closed, from the row as it was."""
+    The current version is the canonical row itself: its content, and its lineage (``raw_id``,
+    ``run_id``, ``mapping_version``, ``version``, ``recorded_at`` as its ``valid_from``), are the
+    row's own columns (migrations 0007 and 0009). When a row changes, the version it had is
+    written here, closed, with its content as it was."""
 
     __tablename__ = "canonical_versions"
     __table_args__ = (
@@ -326,13 +330,13 @@ class CanonicalVersion(SQLModel, table=True):
     external_id: str = Field(max_length=255)
     version: int
     content_hash: str = Field(max_length=64)
-    # canonical fields, decimals as strings; null while current (the canonical row has them)
-    content: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # canonical fields as they were, decimals as strings (warehouse/stored_content.py)
+    content: dict[str, Any] = Field(sa_type=JSON)
     raw_id: int | None = None
     run_id: int | None = None
     mapping_version: int
     valid_from: datetime
-    valid_to: datetime | None = None
+    valid_to: datetime
 
 
 CANONICAL_TABLES: dict[str, type[CanonicalColumns]] = {

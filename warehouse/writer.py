@@ -349,7 +349,6 @@ def _upsert_entity(
 
     new_rows: list[tuple[Any, ...]] = []
     updated_rows: list[tuple[Any, ...]] = []
-    version_rows: list[tuple[Any, ...]] = []
     changed: list[tuple[PreparedRow, _Current | None]] = []
     for key in keys:
         row = rows[key]
@@ -359,36 +358,22 @@ def _upsert_entity(
             continue
         raw_id = raw_ids[row.raw_key] if row.raw_key is not None else row.raw_id
         version = 1 if current is None else current.version + 1
-        lineage = (raw_id, mapping_version, now_value, version, row.content_hash)
+        # the canonical row is the current version, lineage included (migration 0009)
+        lineage = (raw_id, run_id, mapping_version, now_value, version, row.content_hash)
         if current is None:
             new_rows.append((*owner, *lineage, *row.fields))
         else:
             updated_rows.append((*lineage, *row.fields, current.id))
-        # the current version's content is the canonical row itself (migration 0007), and it
-        # is open: both columns are left out of the insert, so they are null
-        version_rows.append(
-            (entity, scope.connection_id, key, version, row.content_hash,
-             raw_id, run_id, mapping_version, now_value)
-        )  # fmt: skip
         changed.append((row, current))
 
     table = _table(CANONICAL_TABLES[entity])
     before = _rows_before(conn, table, [c.id for _, c in changed if c is not None])
     closed_versions = [
-        (
-            now_value,
-            row_content_text(entity, before[c.id]),
-            entity,
-            scope.connection_id,
-            row.external_id,
-        )
-        for row, c in changed
-        if c is not None
+        _closed_version(entity, before[c.id], dialect, now_value) for _, c in changed if c
     ]
     insert_rows(conn, dialect, table, plan.insert_columns, new_rows)
     executemany(conn, plan.update_sql, updated_rows)
-    executemany(conn, _close_version_sql(dialect), closed_versions)
-    insert_rows(conn, dialect, _table(CanonicalVersion), VERSION_COLUMNS, version_rows)
+    insert_rows(conn, dialect, _table(CanonicalVersion), VERSION_COLUMNS, closed_versions)
     outcome.rows_inserted += len(new_rows)
     outcome.rows_updated += len(updated_rows)
     outcome.by_entity[entity] = outcome.by_entity.get(entity, 0) + len(rows)
@@ -401,20 +386,22 @@ def _upsert_entity(
 
 
 VERSION_COLUMNS = (
-    "entity", "connection_id", "external_id", "version", "content_hash", "raw_id", "run_id",
-    "mapping_version", "valid_from",
+    "entity", "connection_id", "external_id", "version", "content_hash", "content", "raw_id",
+    "run_id", "mapping_version", "valid_from", "valid_to",
 )  # fmt: skip
 
 
-def _close_version_sql(dialect: Dialect) -> str:
-    """Close the current version and give it its content, the row as it was (a version
-    written before migration 0007 already has it)."""
-    m = dialect.marker
-    content = f"CAST({m} AS JSON)" if dialect.name == "postgresql" else m
+def _closed_version(
+    entity: str, before: Mapping[str, Any], dialect: Dialect, closed_at: Any
+) -> tuple[Any, ...]:
+    """The version a canonical row had until now, for ``canonical_versions``: its content and
+    lineage as the row held them, current from its ``recorded_at`` until ``closed_at``."""
     return (
-        f"UPDATE canonical_versions SET valid_to = {m}, content = COALESCE(content, {content})"  # noqa: S608
-        f" WHERE entity = {m} AND connection_id = {m} AND external_id = {m} AND valid_to IS NULL"
-    )
+        entity, before["connection_id"], before["external_id"], before["version"],
+        before["content_hash"], row_content_text(entity, before), before["raw_id"],
+        before["run_id"], before["mapping_version"], dialect.time(before["recorded_at"]),
+        closed_at,
+    )  # fmt: skip
 
 
 def _write_quarantine(

@@ -76,20 +76,19 @@ async def test_records_arrive_and_validate(hub: Runtime, platform: str) -> None:
     for result in report.results:
         assert result.records > 0, f"{platform}/{result.stream} returned no records"
     with Session(hub.engine) as session:
-        versions = session.execute(select(table_of(CanonicalVersion))).all()
+        closed = session.execute(select(table_of(CanonicalVersion))).all()
         raw_ids = set(session.execute(select(table_of(RawRecord).c.id)).scalars())
-        current = {
-            (entity, row.connection_id, row.external_id): row_content(entity, dict(row._mapping))
+        current = [
+            (entity, row.raw_id, row_content(entity, dict(row._mapping)))
             for entity, model in CANONICAL_TABLES.items()
             for row in session.execute(select(table_of(model)))
-        }
-    assert versions
-    for version in versions:
-        content = version.content
-        if content is None:  # the current version: its fields are the canonical row's
-            content = current[(version.entity, version.connection_id, version.external_id)]
-        ENTITY_MODELS[version.entity].model_validate(content)
-        assert version.raw_id in raw_ids  # lineage: every canonical row has its raw record
+        ]
+    assert current
+    # every version, current (the canonical row) or closed, is a valid canonical record and
+    # leads to its raw record
+    for entity, raw_id, content in [*current, *((v.entity, v.raw_id, v.content) for v in closed)]:
+        ENTITY_MODELS[entity].model_validate(content)
+        assert raw_id in raw_ids
     assert_matches_truth(hub, connections)
 
 

@@ -115,6 +115,7 @@ def seed(runtime: Runtime, tenant_name: str, account: str) -> Connection:
                 content={},
                 mapping_version=1,
                 valid_from=now,
+                valid_to=now,
             )
         )
         session.execute(

@@ -247,24 +247,29 @@ def test_renormalize_adds_versions_only_where_a_mapping_changed_the_content(
     assert report.rows_updated == len(lost) and report.rows_inserted == 0
     assert report.changed_by_entity == {"disputes": len(lost)}
     after = _version_counts(demo)
-    assert after == {**before, "disputes": before["disputes"] + len(lost)}
+    # one closed version per changed row; rows left alone add none
+    assert after == {**before, "disputes": before.get("disputes", 0) + len(lost)}
 
     versions = table_of(CanonicalVersion)
+    disputes = table_of(CANONICAL_TABLES["disputes"])
     with engine.connect() as conn:
-        new = list(
+        closed = list(
             conn.execute(
                 select(versions).where(
-                    versions.c.entity == "disputes", versions.c.valid_from >= cutoff
+                    versions.c.entity == "disputes", versions.c.valid_to >= cutoff
                 )
             )
         )
-    assert {row.external_id for row in new} == lost
-    assert all(row.content is None and row.valid_to is None for row in new)  # current
+        renewed = list(conn.execute(select(disputes).where(disputes.c.recorded_at >= cutoff)))
+    assert {row.external_id for row in closed} == {row.external_id for row in renewed} == lost
+    # the closed versions keep the old mapping's content; the rows have the new one
+    assert not any(str(row.content["reason"]).startswith("lost: ") for row in closed)
+    assert {row.mapping_version for row in closed} == {MAPPING_VERSION["stripe"] - 1}
     now_known = rows_as_of(engine, "disputes", tenant_id=demo.tenant_id, as_of=None, limit=1000)
     reasons = {r["external_id"]: str(r["reason"]) for r in now_known}
     assert all(reasons[external_id].startswith("lost: ") for external_id in lost)
-    assert {row.mapping_version for row in new} == {MAPPING_VERSION["stripe"]}
-    assert all(row.run_id is None and row.raw_id is not None for row in new)
+    assert {row.mapping_version for row in renewed} == {MAPPING_VERSION["stripe"]}
+    assert all(row.run_id is None and row.raw_id is not None for row in renewed)
     # the point-in-time view still answers with the old reason before the renormalization
     old = rows_as_of(engine, "disputes", tenant_id=demo.tenant_id, as_of=cutoff, limit=1000)
     assert not any(str(r["reason"]).startswith("lost: ") for r in old)

@@ -26,7 +26,7 @@ from warehouse.tables import (
 from warehouse.writer import ConnectionScope, StreamStateUpdate, write_page
 
 CONTEXT = MappingContext(platform="stripe", buyer_hash_key=b"import-test-key")
-LINEAGE = {"id", "connection_id", "raw_id", "first_seen_at", "recorded_at"}
+LINEAGE = {"id", "connection_id", "raw_id", "run_id", "first_seen_at", "recorded_at"}
 
 
 def _charges() -> list[dict[str, Any]]:
@@ -88,6 +88,12 @@ def test_import_writes_what_the_sync_writer_writes(engine: Engine) -> None:
     theirs = _canonical(engine, synced.connection_id)
     assert len(ours["orders"]) == len(charges)
     assert ours == theirs
+    orders = table_of(CANONICAL_TABLES["orders"])
+    with engine.connect() as conn:
+        runs = conn.execute(
+            select(orders.c.run_id).where(orders.c.connection_id == imported.connection_id)
+        ).scalars()
+        assert set(runs) == {run_id}  # each row names the run that wrote its version
     with Session(engine) as session:
         raw = session.execute(
             select(RawRecord).where(RawRecord.connection_id == imported.connection_id)
@@ -147,7 +153,7 @@ def test_pages_commit_in_file_order_so_the_last_line_wins(engine: Engine) -> Non
                 table_of(CanonicalVersion).c.connection_id == scope.connection_id,
             )
         ).scalars()
-        assert sorted(versions) == [1, 2]
+        assert sorted(versions) == [1]  # closed; version 2 is the row itself
     assert row.status == "refunded"
     assert row.version == 2
 

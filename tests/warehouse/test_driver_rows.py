@@ -112,6 +112,7 @@ def test_every_entity_is_stored_as_the_typed_columns_store_it(engine: Engine) ->
                     connection_id=typed.connection_id,
                     platform=typed.platform,
                     raw_id=None,
+                    run_id=run_id,
                     mapping_version=3,
                     first_seen_at=WHEN,
                     recorded_at=WHEN,
