@@ -143,8 +143,16 @@ def _tree_cpu_ticks(pid: int) -> int:
     return total
 
 
+_REPORTING = threading.Lock()
+
+
 def _report(kind: str, **values: float | int) -> None:
-    print(json.dumps({"kind": kind, **values}), flush=True)
+    """One JSON line, written whole: the progress thread and the final result must not
+    interleave (two objects on one line broke the launcher's reading once)."""
+    line = json.dumps({"kind": kind, **values}) + "\n"
+    with _REPORTING:
+        sys.stdout.write(line)
+        sys.stdout.flush()
 
 
 def _progress(started: float, stop: threading.Event) -> None:
@@ -165,11 +173,13 @@ def main(argv: list[str]) -> None:
     cpu_before = cpu_seconds()
     started = time.perf_counter()
     stop = threading.Event()
-    threading.Thread(target=_progress, args=(started, stop), daemon=True).start()
+    progress = threading.Thread(target=_progress, args=(started, stop), daemon=True)
+    progress.start()
     threading.Thread(target=_sample_tree, args=(stop,), daemon=True).start()
     records = load()
     seconds = time.perf_counter() - started
     stop.set()
+    progress.join()
     teardown()
     _report(
         "result",

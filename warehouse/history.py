@@ -153,11 +153,12 @@ def rows_as_of(
         .where(connections.c.tenant_id == tenant_id)
         .order_by(table.c.id)
     )
-    # the row's own version, when it was current at as_of (always, for now)
+    # A row is shown as it is now when that version was already current at as_of (always when
+    # as_of is None), else as its closed version current at as_of; a row first seen after
+    # as_of has neither and is left out.
     current: list[ColumnElement[bool]] = []
     if as_of is not None:
         current.append(table.c.recorded_at <= as_of)
-        # else the row's closed version current at as_of, if the row existed then
         query = query.add_columns(
             versions.c.id.label("closed_id"),
             versions.c.version.label("closed_version"),
