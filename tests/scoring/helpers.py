@@ -4,7 +4,7 @@ the real page writer, and fixed euro quotes whose cross rates are easy to comput
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlmodel import Session
 import normalizer.stripe
 from normalizer.context import MappingContext
 from normalizer.pii import redact
-from normalizer.schema import CanonicalRecord
+from normalizer.schema import CanonicalRecord, Order, OrderStatus
 from sellerhub import cli_warehouse, control
 from warehouse.fx import FxRates
 from warehouse.scoring_tables import DailyMetric
@@ -175,3 +175,20 @@ def warehouse_cli() -> typer.Typer:
 
     app.add_typer(cli_warehouse.app)
     return app
+
+
+def charge_order(
+    external_id: str,
+    status: OrderStatus,
+    placed: datetime = datetime(2026, 3, 30, 10, 0, tzinfo=UTC),
+) -> Order:
+    """A Stripe charge's order of 10.50 USD, as the history and migration tests write it."""
+    return Order(
+        external_id=external_id,
+        placed_at=placed,
+        status=status,
+        channel="stripe",
+        currency="USD",
+        gross=Decimal("10.50"),
+        net=Decimal("10.50"),
+    )

@@ -9,25 +9,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, event
 
-from normalizer.schema import Order, OrderStatus
-from tests.scoring.helpers import make_scope, new_run, write
+from normalizer.schema import OrderStatus
+from tests.scoring.helpers import charge_order, make_scope, new_run, write
 from warehouse.history import AmbiguousRow, RowNotFound, lineage, rows_as_of
 
 T1 = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)  # first sync
 T2 = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)  # the charge was refunded by the second sync
 PLACED = datetime(2026, 3, 30, 10, 0, tzinfo=UTC)
-
-
-def charge(external_id: str, status: OrderStatus, placed: datetime = PLACED) -> Order:
-    return Order(
-        external_id=external_id,
-        placed_at=placed,
-        status=status,
-        channel="stripe",
-        currency="USD",
-        gross=Decimal("10.50"),
-        net=Decimal("10.50"),
-    )
 
 
 def statuses(rows: list[dict[str, object]]) -> dict[object, object]:
@@ -36,14 +24,14 @@ def statuses(rows: list[dict[str, object]]) -> dict[object, object]:
 
 def test_as_of_returns_what_was_known_at_that_moment(engine: Engine, tenant: str) -> None:
     scope = make_scope(engine, "stripe", tenant=tenant)
-    write(engine, scope, "charges", [[charge("ch_1", OrderStatus.PAID)]], fetched_at=T1)
-    write(engine, scope, "charges", [[charge("ch_1", OrderStatus.REFUNDED)]], fetched_at=T2)
+    write(engine, scope, "charges", [[charge_order("ch_1", OrderStatus.PAID)]], fetched_at=T1)
+    write(engine, scope, "charges", [[charge_order("ch_1", OrderStatus.REFUNDED)]], fetched_at=T2)
     # a third sync that changes nothing adds no version
     write(
         engine,
         scope,
         "charges",
-        [[charge("ch_1", OrderStatus.REFUNDED)]],
+        [[charge_order("ch_1", OrderStatus.REFUNDED)]],
         fetched_at=T2 + timedelta(hours=1),
     )
 
@@ -80,10 +68,10 @@ def test_time_range_and_cursor_pagination(engine: Engine, tenant: str) -> None:
         engine,
         scope,
         "charges",
-        [[charge(f"ch_{i}", OrderStatus.PAID, moment)] for i, moment in enumerate(placed)],
+        [[charge_order(f"ch_{i}", OrderStatus.PAID, moment)] for i, moment in enumerate(placed)],
     )
     other = make_scope(engine, "amazon", tenant=tenant, account="A9")
-    write(engine, other, "orders", [[charge("az_1", OrderStatus.OPEN, base)]])
+    write(engine, other, "orders", [[charge_order("az_1", OrderStatus.OPEN, base)]])
 
     # since is inclusive, until exclusive, to the microsecond
     found = rows_as_of(
@@ -146,7 +134,7 @@ def test_lineage_leads_to_the_raw_record_run_and_every_version(engine: Engine, t
         engine,
         scope,
         "charges",
-        [[charge("ch_1", OrderStatus.PAID)]],
+        [[charge_order("ch_1", OrderStatus.PAID)]],
         run_id=first_run,
         payloads=[{"id": "ch_1", "status": "succeeded"}],
         fetched_at=T1,
@@ -155,7 +143,7 @@ def test_lineage_leads_to_the_raw_record_run_and_every_version(engine: Engine, t
         engine,
         scope,
         "charges",
-        [[charge("ch_1", OrderStatus.REFUNDED)]],
+        [[charge_order("ch_1", OrderStatus.REFUNDED)]],
         run_id=second_run,
         payloads=[{"id": "ch_1", "status": "succeeded", "refunded": True}],
         fetched_at=T2,
@@ -178,7 +166,7 @@ def test_lineage_leads_to_the_raw_record_run_and_every_version(engine: Engine, t
     with pytest.raises(RowNotFound):
         lineage(engine, "orders", "another tenant", "ch_1")
     twin = make_scope(engine, "stripe", tenant=tenant, account="acct_2")
-    write(engine, twin, "charges", [[charge("ch_1", OrderStatus.PAID)]])
+    write(engine, twin, "charges", [[charge_order("ch_1", OrderStatus.PAID)]])
     with pytest.raises(AmbiguousRow):
         lineage(engine, "orders", scope.tenant_id, "ch_1")
     assert lineage(engine, "orders", scope.tenant_id, "ch_1", twin.connection_id)["version"] == 1
@@ -190,7 +178,7 @@ def test_lineage_finds_a_row_by_its_natural_key(engine: Engine, tenant: str) -> 
     if engine.dialect.name != "sqlite":
         pytest.skip("reads SQLite's query plan")
     scope = make_scope(engine, "stripe", tenant=tenant)
-    write(engine, scope, "charges", [[charge("ch_1", OrderStatus.PAID)]])
+    write(engine, scope, "charges", [[charge_order("ch_1", OrderStatus.PAID)]])
     statements: list[tuple[str, object]] = []
 
     def capture(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:

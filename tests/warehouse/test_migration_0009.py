@@ -4,33 +4,19 @@ row (with its run), and back on downgrade, without changing any point-in-time an
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from alembic import command
 from sqlalchemy import Engine, func, select, text
 
-from normalizer.schema import Order, OrderStatus
-from tests.scoring.helpers import make_scope, new_run, write
+from normalizer.schema import OrderStatus
+from tests.scoring.helpers import charge_order, make_scope, new_run, write
 from warehouse.history import rows_as_of
 from warehouse.migrate import alembic_config
 from warehouse.tables import CANONICAL_TABLES, CanonicalVersion, table_of
 
 T1 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 T2 = datetime(2026, 5, 2, 9, 0, tzinfo=UTC)
-
-
-def _order(external_id: str, status: OrderStatus) -> Order:
-    placed = datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
-    return Order(
-        external_id=external_id,
-        placed_at=placed,
-        status=status,
-        channel="stripe",
-        currency="EUR",
-        gross=Decimal("12.30"),
-        net=Decimal("12.30"),
-    )
 
 
 def _answers(engine: Engine, tenant_id: str) -> list[list[dict[str, Any]]]:
@@ -42,7 +28,7 @@ def _answers(engine: Engine, tenant_id: str) -> list[list[dict[str, Any]]]:
 def test_round_trip_through_0008_keeps_every_version_and_answer(engine: Engine) -> None:
     scope = make_scope(engine, "stripe", account="acct_0009")
     first, second = new_run(engine, scope, "charges"), new_run(engine, scope, "charges")
-    orders = [_order(f"ch_{n}", OrderStatus.PAID) for n in range(3)]
+    orders = [charge_order(f"ch_{n}", OrderStatus.PAID) for n in range(3)]
     write(engine, scope, "charges", [[o] for o in orders], run_id=first, fetched_at=T1)
     refunded = orders[0].model_copy(update={"status": OrderStatus.REFUNDED})
     write(engine, scope, "charges", [[refunded]], run_id=second, fetched_at=T2)
