@@ -369,7 +369,9 @@ def _upsert_entity(
     table = _table(CANONICAL_TABLES[entity])
     before = _rows_before(conn, table, [c.id for _, c in changed if c is not None])
     closed_versions = [
-        _closed_version(entity, before[c.id], dialect, now_value) for _, c in changed if c
+        _closed_version(entity, before[c.id], dialect, now_value)
+        for _, c in changed
+        if c is not None
     ]
     insert_rows(conn, dialect, table, plan.insert_columns, new_rows)
     executemany(conn, plan.update_sql, updated_rows)
