@@ -1,11 +1,12 @@
 """Case (a), ours: map + redact each record, prepare the page and write it as the sync runner does.
 
 Per page, exactly what the sync runner does (``scheduler/runner.py``): the stream's mapping,
-``normalizer.pii.redact`` of the stored copy, ``warehouse.page_prep.prepare_page``, then one
-``write_prepared`` transaction that keeps the raw rows, upserts the canonical rows with their
-versions and saves the cursor, then the runner's ``GrowthAnalyzer`` (PostgreSQL statistics as
-the tables grow). As in the runner, the write runs in a thread behind the reader
-(``scheduler.write_behind``): the next page is parsed, mapped and prepared meanwhile.
+``normalizer.pii.redact`` of the stored copy, ``warehouse.page_prep.prepare_page``, then
+``write_prepared_in`` in a write transaction: it keeps the raw rows, upserts the canonical rows
+with their versions and saves the cursor; after each commit the runner's ``GrowthAnalyzer``
+(PostgreSQL statistics as the tables grow). As in the runner, the write runs in a thread behind
+the reader (``scheduler.write_behind``): the next page is parsed, mapped and prepared meanwhile,
+and the pages that queue up while a write runs commit together in the next transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Engine, insert
 
 from bench.generate import Page, iter_pages
@@ -32,9 +34,11 @@ from warehouse.tables import Connection, Seller, SyncRun, Tenant, table_of
 from warehouse.writer import (
     ConnectionScope,
     MappedRecord,
+    PageOutcome,
     QuarantineItem,
     StreamStateUpdate,
-    write_prepared,
+    lock_stream,
+    write_prepared_in,
 )
 
 PLATFORM = "stripe"
@@ -110,11 +114,17 @@ async def _load_behind(
     accounts: Callable[[str], bool] | None = None,
 ) -> int:
     """As ``SyncRunner._read_stream``: map and prepare a page, then commit it in a thread while
-    the next page is read, mapped and prepared (``scheduler.write_behind.WriteBehind``)."""
+    the next page is read, mapped and prepared; pages that queue up meanwhile commit together
+    (``scheduler.write_behind.WriteBehind``)."""
     books = Bookkeeping(engine)
     analyzer = GrowthAnalyzer(engine)  # one per process, as one per SyncRunner
     dialect = Dialect.named(engine.dialect.name)
-    writer = WriteBehind()
+    writer = WriteBehind(
+        engine,
+        after_commit=lambda outcomes: analyzer.add(
+            sum(outcome.raw_inserted + outcome.rows_inserted for outcome in outcomes)
+        ),
+    )
     count = 0
     for page in iter_pages(data, page_size, accounts=accounts):
         scope, run_id = books.run_for(page.account, page.stream)
@@ -122,14 +132,16 @@ async def _load_behind(
         prepared = prepare_page(mapped, dialect)
 
         def write(
+            conn: DbConnection,
             scope: ConnectionScope = scope,
             run_id: int = run_id,
             page: Page = page,
             prepared: PreparedPage = prepared,
             quarantined: list[QuarantineItem] = quarantined,
-        ) -> None:
-            outcome = write_prepared(
-                engine,
+        ) -> PageOutcome:
+            lock_stream(conn, scope.connection_id, page.stream)
+            return write_prepared_in(
+                conn,
                 scope=scope,
                 stream=page.stream,
                 run_id=run_id,
@@ -138,9 +150,8 @@ async def _load_behind(
                 quarantined=quarantined,
                 state=StreamStateUpdate(cursor=cursor_of(page), pending=None),
             )
-            analyzer.add(outcome.raw_inserted + outcome.rows_inserted)
 
-        await writer.submit(write, None)
+        await writer.submit(write, records=len(page.records))
         count += len(page.records)
     await writer.drain()
     return count

@@ -1,8 +1,9 @@
 """The sync runner: reads a connection's streams page by page and commits each page.
 
-The runner, not the connector, owns the cursor: raw rows, canonical rows and the stream's new
-state are written in one transaction per page (``warehouse.writer``), behind the reader: the
-next page is fetched and mapped while the previous one commits (``scheduler/write_behind.py``).
+The runner, not the connector, owns the cursor: a page's raw rows, canonical rows and the
+stream's new state are written in the same transaction (``warehouse.writer``), behind the
+reader: the next page is fetched and mapped while the previous one commits, and pages that
+queue up meanwhile commit together (``scheduler/write_behind.py``).
 Every run is recorded in ``sync_runs`` with its outcome; errors are classified by what to do and
 whose fault it is (``connectors.errors``).
 """
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Connection as DbConnection
 from sqlalchemy import Engine, select, update
 from sqlmodel import Session
 
@@ -52,7 +54,8 @@ from warehouse.writer import (
     ConnectionScope,
     PageOutcome,
     StreamStateUpdate,
-    write_prepared,
+    lock_stream,
+    write_prepared_in,
 )
 
 log = logging.getLogger(__name__)
@@ -236,7 +239,12 @@ class SyncRunner:
             base[stream.marketplace_param] = ",".join(connection.marketplace_ids)
         cursor, pending = await asyncio.to_thread(self._load_state, connection.id, stream.name)
 
-        writer = WriteBehind()
+        writer = WriteBehind(
+            self._engine,
+            after_commit=lambda outcomes: self._analyzer.add(
+                sum(outcome.raw_inserted + outcome.rows_inserted for outcome in outcomes)
+            ),
+        )
         dialect = Dialect.named(self._engine.dialect.name)
 
         async def commit(page: Page, state: StreamStateUpdate) -> None:
@@ -245,9 +253,10 @@ class SyncRunner:
             )
             prepared = prepare_page(mapped, dialect)
 
-            def write() -> PageOutcome:
-                outcome = write_prepared(
-                    self._engine,
+            def write(conn: DbConnection) -> PageOutcome:
+                lock_stream(conn, scope.connection_id, stream.name)
+                return write_prepared_in(
+                    conn,
                     scope=scope,
                     stream=stream.name,
                     run_id=run_id,
@@ -256,14 +265,12 @@ class SyncRunner:
                     quarantined=quarantined,
                     state=state,
                 )
-                self._analyzer.add(outcome.raw_inserted + outcome.rows_inserted)
-                return outcome
 
             def written(_: PageOutcome) -> None:
                 if on_page is not None:
                     on_page(stream.name, len(page.records))
 
-            await writer.submit(write, written)
+            await writer.submit(write, records=len(page.records), done=written)
 
         try:
             await self._read_pages(stream, client, base, cursor, pending, commit)

@@ -1,41 +1,144 @@
-"""Write pages behind the reader: page N commits in a worker thread while page N+1 is fetched
-and mapped.
+"""Write pages behind the reader, and group the pages that queue up into one transaction.
 
-At most one write is in flight and writes start in page order, so a page's cursor is never
-saved before the pages ahead of it (each write is still one transaction, see
-``warehouse.writer``). A failed write is raised to the reader at its next page or at ``drain``.
+Page N commits in a worker thread while page N+1 is fetched and mapped. When the reader gets
+ahead (a fast platform, large pages, or a database busy with other writers), the pages it hands
+over meanwhile wait, and the next write commits all of them in one transaction ("group
+commit"): every commit rewrites the index pages it touched, so fewer, larger commits write less
+for the same rows (docs/benchmarks.md: 100-record pages, the platforms' usual size, loaded
+about a third slower than 1,000-record pages when each page was its own transaction).
+
+- At most one write is in flight; pages are written in the order they were submitted, each
+  with the cursor that follows it, so a cursor never lands before the pages ahead of it.
+- A group is all-or-nothing: a crash or an error leaves none of its pages and none of their
+  cursors, and the stream resumes from the last committed cursor.
+- The reader waits once ``max_pending_records`` records are waiting to be written, so memory
+  stays bounded (at most that many queued, plus the group being written).
+- A failed write is raised to the reader at its next page or at ``drain``; pages queued behind
+  it are dropped, never written.
+
 The database drivers release the GIL while the database works (SQLite's ``sqlite3_step``, a
-PostgreSQL round trip), so the two overlap on a machine with two cores or more.
+PostgreSQL round trip), so reading and writing overlap on a machine with two cores or more.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from warehouse.engine import write_transaction
+
+# Records queued before the reader waits: four pages of 1,000 or forty of 100. Committing four
+# 1,000-record pages at once cut the write's CPU by 8-10 % on SQLite (docs/benchmarks.md).
+MAX_PENDING_RECORDS = 4000
+
+PageWrite = Callable[[Connection], Any]
+
+
+@dataclass(frozen=True)
+class _Queued:
+    write: PageWrite
+    records: int
+    done: Callable[[Any], None] | None
 
 
 class WriteBehind:
-    def __init__(self) -> None:
-        self._in_flight: asyncio.Future[Any] | None = None
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        after_commit: Callable[[list[Any]], object] | None = None,
+        max_pending_records: int = MAX_PENDING_RECORDS,
+    ) -> None:
+        """``after_commit(results)`` runs in the writing thread after each group commits, with
+        the results of its pages' writes (the runner's statistics upkeep)."""
+        if max_pending_records < 1:
+            raise ValueError("max_pending_records must be at least 1")
+        self._engine = engine
+        self._after_commit = after_commit
+        self._limit = max_pending_records
+        self._queued: list[_Queued] = []
+        self._queued_records = 0
+        self._in_flight: asyncio.Future[list[Any]] | None = None
+        self._error: BaseException | None = None
+        self.groups_written = 0  # transactions committed (a group holds one page or more)
 
-    async def submit(self, write: Callable[[], Any], done: Callable[[Any], None] | None) -> None:
-        """Wait for the previous write, then start ``write`` in a thread; ``done(result)`` runs
-        on the event loop once it has committed."""
-        await self.drain()
-        future = asyncio.ensure_future(asyncio.to_thread(write))
-        if done is not None:
-            future.add_done_callback(
-                lambda finished: (
-                    done(finished.result())
-                    if not finished.cancelled() and finished.exception() is None
-                    else None
-                )
-            )
-        self._in_flight = future
+    @property
+    def writing(self) -> bool:
+        """A group is being written."""
+        return self._in_flight is not None
+
+    async def submit(
+        self,
+        write: PageWrite,
+        *,
+        records: int,
+        done: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Queue one page's ``write(conn)``, to run inside a write transaction shared with the
+        pages queued beside it; ``done(result)`` runs on the event loop once it has committed.
+        Returns at once unless ``max_pending_records`` are already waiting."""
+        self._raise_error()
+        self._queued.append(_Queued(write, records, done))
+        self._queued_records += records
+        if self._in_flight is None:
+            self._start_group()
+        while self._queued_records >= self._limit and self._in_flight is not None:
+            await self._wait_in_flight()
+        self._raise_error()
 
     async def drain(self) -> None:
-        """Wait for the write in flight (raising its error, if any)."""
-        future, self._in_flight = self._in_flight, None
-        if future is not None:
-            await asyncio.shield(future)
+        """Wait until every queued page has been written (raising a write's error, once)."""
+        while self._in_flight is not None:
+            await self._wait_in_flight()
+        self._raise_error()
+
+    async def _wait_in_flight(self) -> None:
+        in_flight = self._in_flight
+        if in_flight is None:
+            return
+        try:
+            await asyncio.shield(in_flight)
+        except BaseException:
+            if not in_flight.done():  # the waiter was cancelled, not the write
+                raise
+        # the group's callback (added first) has run: it recorded an error or started the next
+
+    def _start_group(self) -> None:
+        group, self._queued, self._queued_records = self._queued, [], 0
+        future: asyncio.Future[list[Any]] = asyncio.ensure_future(
+            asyncio.to_thread(self._write_group, group)
+        )
+        future.add_done_callback(lambda finished: self._finished(group, finished))
+        self._in_flight = future
+
+    def _write_group(self, group: list[_Queued]) -> list[Any]:
+        with write_transaction(self._engine) as conn:
+            results = [queued.write(conn) for queued in group]
+        self.groups_written += 1
+        if self._after_commit is not None:
+            self._after_commit(results)
+        return results
+
+    def _finished(self, group: list[_Queued], finished: asyncio.Future[list[Any]]) -> None:
+        self._in_flight = None
+        if finished.cancelled():
+            self._error = asyncio.CancelledError()
+        elif (error := finished.exception()) is not None:
+            self._error = error
+        if self._error is not None:
+            self._queued, self._queued_records = [], 0
+            return
+        if self._queued:  # before the callbacks: one that raises must not stall the queue
+            self._start_group()
+        for queued, result in zip(group, finished.result(), strict=True):
+            if queued.done is not None:
+                queued.done(result)
+
+    def _raise_error(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise error

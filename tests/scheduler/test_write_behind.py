@@ -1,80 +1,179 @@
-"""WriteBehind: page writes in order, one in flight, errors reach the reader."""
+"""WriteBehind: pages written in order behind the reader, queued pages committed together, a
+group all-or-nothing, the queue bounded, errors raised to the reader. On a real SQLite file."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection, Engine
 
 from scheduler.write_behind import WriteBehind
+from warehouse.engine import make_engine
 
 
-async def test_writes_run_in_order_one_at_a_time_while_the_reader_goes_on() -> None:
-    writer = WriteBehind()
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pages.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE pages (n INTEGER NOT NULL)")
+    return engine
+
+
+def stored(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return [row[0] for row in conn.exec_driver_sql("SELECT n FROM pages ORDER BY rowid")]
+
+
+def page_write(
+    n: int, log: list[str], hold: threading.Event | None = None
+) -> Callable[[Connection], int]:
+    def write(conn: Connection) -> int:
+        if hold is not None:
+            assert hold.wait(5), "the test never released the write"
+        conn.exec_driver_sql("INSERT INTO pages (n) VALUES (?)", (n,))
+        log.append(f"write {n}")
+        return n
+
+    return write
+
+
+async def test_pages_queued_during_a_write_commit_together_in_order(engine: Engine) -> None:
+    writer = WriteBehind(engine)
     log: list[str] = []
+    committed: list[int] = []
+    hold = threading.Event()
+    await writer.submit(page_write(0, log, hold), records=100, done=committed.append)
+    for n in (1, 2, 3):  # the reader goes on while page 0 is being written
+        await writer.submit(page_write(n, log), records=100, done=committed.append)
+        log.append(f"read {n + 1}")
+    hold.set()
+    await writer.drain()
+    assert log == ["read 2", "read 3", "read 4", "write 0", "write 1", "write 2", "write 3"]
+    assert committed == [0, 1, 2, 3]
+    assert stored(engine) == [0, 1, 2, 3]
+    assert writer.groups_written == 2  # page 0 alone, then 1-3 in one transaction
+
+
+async def test_one_group_in_flight_at_a_time(engine: Engine) -> None:
+    writer = WriteBehind(engine, max_pending_records=1)
     running = 0
     most_at_once = 0
     lock = threading.Lock()
-    release = [threading.Event() for _ in range(3)]
 
-    def write(n: int) -> int:
+    def write(conn: Connection) -> None:
         nonlocal running, most_at_once
         with lock:
             running += 1
             most_at_once = max(most_at_once, running)
-        release[n].wait(5)
+        conn.exec_driver_sql("INSERT INTO pages (n) VALUES (1)")
         with lock:
             running -= 1
-        log.append(f"write {n}")
-        return n
 
-    committed: list[int] = []
-    for n in range(3):
-        await writer.submit(lambda n=n: write(n), committed.append)
-        log.append(f"read {n + 1}")  # the reader is free while write n runs
-        release[n].set()
+    for _ in range(20):
+        await writer.submit(write, records=1)
     await writer.drain()
-    assert log == ["read 1", "write 0", "read 2", "write 1", "read 3", "write 2"]
-    assert committed == [0, 1, 2]
     assert most_at_once == 1
+    assert len(stored(engine)) == 20
 
 
-async def test_a_failed_write_is_raised_at_the_next_page_and_stops_later_ones() -> None:
-    writer = WriteBehind()
-    written: list[int] = []
+async def test_the_reader_waits_once_the_queue_is_full(engine: Engine) -> None:
+    writer = WriteBehind(engine, max_pending_records=250)
+    log: list[str] = []
+    hold = threading.Event()
+    await writer.submit(page_write(0, log, hold), records=100)
+    await writer.submit(page_write(1, log), records=100)  # queued: 100 < 250
+    submit = asyncio.ensure_future(writer.submit(page_write(2, log), records=200))
+    await asyncio.sleep(0.05)
+    assert not submit.done()  # 300 records queued: the reader waits for the write in flight
+    hold.set()
+    await submit
+    await writer.drain()
+    assert stored(engine) == [0, 1, 2]
 
-    def fail() -> None:
+
+async def test_a_failed_write_rolls_back_its_whole_group_and_drops_the_queue(
+    engine: Engine,
+) -> None:
+    writer = WriteBehind(engine)
+    log: list[str] = []
+    committed: list[int] = []
+    hold = threading.Event()
+
+    def fail(conn: Connection) -> None:
+        conn.exec_driver_sql("INSERT INTO pages (n) VALUES (99)")
         raise RuntimeError("disk full")
 
-    await writer.submit(fail, None)
+    await writer.submit(page_write(0, log, hold), records=10, done=committed.append)
+    await writer.submit(page_write(1, log), records=10, done=committed.append)
+    await writer.submit(fail, records=10, done=committed.append)
+    hold.set()
     with pytest.raises(RuntimeError, match="disk full"):
-        await writer.submit(lambda: written.append(2), None)
-    await writer.drain()
-    assert written == []
+        await writer.drain()
+    # page 1 shared a transaction with the failed page: neither it nor 99 was kept
+    assert stored(engine) == [0]
+    assert committed == [0]
+    await writer.drain()  # raised once; nothing left
 
 
-async def test_drain_raises_the_last_write_error_once() -> None:
-    writer = WriteBehind()
+async def test_a_failed_write_is_raised_at_the_next_page_which_is_not_written(
+    engine: Engine,
+) -> None:
+    writer = WriteBehind(engine)
+    log: list[str] = []
 
-    def fail() -> None:
+    def fail(_conn: Connection) -> None:
         raise ValueError("bad row")
 
-    await writer.submit(fail, None)
+    await writer.submit(fail, records=1)
+    for _ in range(500):  # until the failed group has finished
+        if not writer.writing:
+            break
+        await asyncio.sleep(0.01)
     with pytest.raises(ValueError, match="bad row"):
-        await writer.drain()
-    await writer.drain()  # nothing left in flight
+        await writer.submit(page_write(2, log), records=1)
+    await writer.drain()
+    assert stored(engine) == []
+    assert log == []
 
 
-async def test_done_is_not_called_for_a_failed_write() -> None:
-    writer = WriteBehind()
-    called: list[object] = []
+async def test_after_commit_sees_each_groups_results_once_committed(engine: Engine) -> None:
+    seen: list[tuple[list[int], list[int]]] = []
+    writer = WriteBehind(
+        engine, after_commit=lambda results: seen.append((results, stored(engine)))
+    )
+    log: list[str] = []
+    hold = threading.Event()
+    await writer.submit(page_write(0, log, hold), records=1)
+    await writer.submit(page_write(1, log), records=1)
+    await writer.submit(page_write(2, log), records=1)
+    hold.set()
+    await writer.drain()
+    assert seen == [([0], [0]), ([1, 2], [0, 1, 2])]
 
-    def fail() -> None:
-        raise OSError("gone")
 
-    await writer.submit(fail, called.append)
-    with pytest.raises(OSError, match="gone"):
-        await writer.drain()
-    await asyncio.sleep(0)
-    assert called == []
+async def test_a_done_callback_that_raises_does_not_stall_the_queue(engine: Engine) -> None:
+    writer = WriteBehind(engine)
+    log: list[str] = []
+    hold = threading.Event()
+
+    def broken(_: object) -> None:
+        raise KeyError("callback bug")
+
+    loop = asyncio.get_running_loop()
+    handled: list[object] = []
+    loop.set_exception_handler(lambda _loop, context: handled.append(context.get("exception")))
+    await writer.submit(page_write(0, log, hold), records=1, done=broken)
+    await writer.submit(page_write(1, log), records=1)
+    hold.set()
+    await writer.drain()
+    assert stored(engine) == [0, 1]
+    assert any(isinstance(error, KeyError) for error in handled)
+
+
+def test_the_queue_limit_must_be_positive(engine: Engine) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        WriteBehind(engine, max_pending_records=0)
