@@ -63,6 +63,7 @@ class WriteBehind:
         self._queued: list[_Queued] = []
         self._queued_records = 0
         self._in_flight: asyncio.Future[list[Any]] | None = None
+        self._groups: dict[asyncio.Future[list[Any]], list[_Queued]] = {}
         self._error: BaseException | None = None
         self.groups_written = 0  # transactions committed (a group holds one page or more)
 
@@ -105,14 +106,17 @@ class WriteBehind:
         except BaseException:
             if not in_flight.done():  # the waiter was cancelled, not the write
                 raise
-        # the group's callback (added first) has run: it recorded an error or started the next
+        # awaiting a finished future does not yield to the loop, so its done callback may not
+        # have run yet: settle it here (settling is idempotent)
+        self._settle(in_flight)
 
     def _start_group(self) -> None:
         group, self._queued, self._queued_records = self._queued, [], 0
         future: asyncio.Future[list[Any]] = asyncio.ensure_future(
             asyncio.to_thread(self._write_group, group)
         )
-        future.add_done_callback(lambda finished: self._finished(group, finished))
+        self._groups[future] = group
+        future.add_done_callback(self._settle)
         self._in_flight = future
 
     def _write_group(self, group: list[_Queued]) -> list[Any]:
@@ -123,7 +127,12 @@ class WriteBehind:
             self._after_commit(results)
         return results
 
-    def _finished(self, group: list[_Queued], finished: asyncio.Future[list[Any]]) -> None:
+    def _settle(self, finished: asyncio.Future[list[Any]]) -> None:
+        """Once per finished group: record its error (dropping the queue) or run its pages'
+        ``done`` callbacks and start the next group."""
+        group = self._groups.pop(finished, None)
+        if group is None:
+            return
         self._in_flight = None
         if finished.cancelled():
             self._error = asyncio.CancelledError()

@@ -4,7 +4,9 @@ group all-or-nothing, the queue bounded, errors raised to the reader. On a real 
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -177,3 +179,28 @@ async def test_a_done_callback_that_raises_does_not_stall_the_queue(engine: Engi
 def test_the_queue_limit_must_be_positive(engine: Engine) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         WriteBehind(engine, max_pending_records=0)
+
+
+async def test_drain_right_after_a_group_finishes_returns(engine: Engine) -> None:
+    """The reader can resume in the loop turn where the write's task finished, before the
+    task's done callback runs; awaiting a finished future does not yield, so ``drain`` must
+    settle the group itself instead of waiting for the callback (it once spun forever)."""
+
+    def stuck(_signum: int, _frame: object) -> None:
+        raise TimeoutError("drain did not return")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.setitimer(signal.ITIMER_REAL, 10, 0.05)  # then again every 50 ms until out
+    try:
+        for n in range(40):
+            writer = WriteBehind(engine)
+            hold = threading.Event()
+            await writer.submit(page_write(n, [], hold), records=1)
+            # the reader's own work ends as it lets the write go: both finish in one turn
+            await asyncio.to_thread(hold.set)
+            await asyncio.to_thread(time.sleep, 0)
+            await writer.drain()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert stored(engine) == list(range(40))
