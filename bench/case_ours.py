@@ -28,6 +28,7 @@ from sellerhub.memory import freeze_startup_objects
 from warehouse.driver_rows import Dialect
 from warehouse.engine import make_engine
 from warehouse.maintenance import GrowthAnalyzer
+from warehouse.metrics import DeferredMarks
 from warehouse.migrate import upgrade
 from warehouse.page_prep import PreparedPage, prepare_page
 from warehouse.tables import Connection, Seller, SyncRun, Tenant, table_of
@@ -133,6 +134,7 @@ async def _load_behind(
 
         def write(
             conn: DbConnection,
+            marks: DeferredMarks,
             scope: ConnectionScope = scope,
             run_id: int = run_id,
             page: Page = page,
@@ -149,6 +151,7 @@ async def _load_behind(
                 page=prepared,
                 quarantined=quarantined,
                 state=StreamStateUpdate(cursor=cursor_of(page), pending=None),
+                deferred_marks=marks,
             )
 
         await writer.submit(write, records=len(page.records))

@@ -40,6 +40,7 @@ from warehouse import mapping_state, metrics
 from warehouse.consent import note_consent
 from warehouse.driver_rows import Dialect
 from warehouse.maintenance import GrowthAnalyzer
+from warehouse.metrics import DeferredMarks
 from warehouse.page_prep import prepare_page
 from warehouse.tables import (
     AccountRow,
@@ -253,7 +254,7 @@ class SyncRunner:
             )
             prepared = prepare_page(mapped, dialect)
 
-            def write(conn: DbConnection) -> PageOutcome:
+            def write(conn: DbConnection, marks: DeferredMarks) -> PageOutcome:
                 lock_stream(conn, scope.connection_id, stream.name)
                 return write_prepared_in(
                     conn,
@@ -264,6 +265,7 @@ class SyncRunner:
                     page=prepared,
                     quarantined=quarantined,
                     state=state,
+                    deferred_marks=marks,
                 )
 
             def written(_: PageOutcome) -> None:

@@ -30,12 +30,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from warehouse.engine import write_transaction
+from warehouse.metrics import DeferredMarks
 
 # Records queued before the reader waits: four pages of 1,000 or forty of 100. Committing four
 # 1,000-record pages at once cut the write's CPU by 8-10 % on SQLite (docs/benchmarks.md).
 MAX_PENDING_RECORDS = 4000
 
-PageWrite = Callable[[Connection], Any]
+# a page's write: it runs in the group's transaction, and leaves the daily-metrics buckets it
+# touched to the group's DeferredMarks, marked once before the commit
+PageWrite = Callable[[Connection, DeferredMarks], Any]
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,9 @@ class WriteBehind:
         records: int,
         done: Callable[[Any], None] | None = None,
     ) -> None:
-        """Queue one page's ``write(conn)``, to run inside a write transaction shared with the
-        pages queued beside it; ``done(result)`` runs on the event loop once it has committed.
+        """Queue one page's ``write(conn, marks)``, to run inside a write transaction shared
+        with the pages queued beside it (``marks``: the group's ``DeferredMarks``, for
+        ``write_prepared_in``); ``done(result)`` runs on the event loop once it has committed.
         Returns at once unless ``max_pending_records`` are already waiting."""
         self._raise_error()
         self._queued.append(_Queued(write, records, done))
@@ -120,8 +124,10 @@ class WriteBehind:
         self._in_flight = future
 
     def _write_group(self, group: list[_Queued]) -> list[Any]:
+        marks = DeferredMarks()
         with write_transaction(self._engine) as conn:
-            results = [queued.write(conn) for queued in group]
+            results = [queued.write(conn, marks) for queued in group]
+            marks.write(conn)
         self.groups_written += 1
         if self._after_commit is not None:
             self._after_commit(results)

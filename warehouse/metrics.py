@@ -115,14 +115,58 @@ def bucket_day(entity: str, values: Mapping[str, Any]) -> date | None:
 
 
 def mark_dirty(
-    conn: Connection, scope: ConnectionScope, changes: Sequence[RowChange], now: datetime
+    conn: Connection,
+    scope: ConnectionScope,
+    changes: Sequence[RowChange],
+    now: datetime,
+    deferred: DeferredMarks | None = None,
 ) -> int:
-    """Record the buckets that ``changes`` touched (old and new day), in ``conn``'s transaction.
+    """Record the buckets that ``changes`` touched (old and new day), in ``conn``'s transaction,
+    or, with ``deferred``, add them to what it will mark at the end of that transaction.
 
     Order lines count on their order's day: the order comes from the same changes or, failing
     that, from the orders table (already written in this transaction). Returns the number of
-    buckets marked.
+    buckets.
     """
+    buckets = dirty_buckets(conn, scope, changes)
+    if deferred is not None:
+        deferred.add(buckets, now)
+    elif buckets:
+        _mark(conn, buckets, now)
+    return len(buckets)
+
+
+class DeferredMarks:
+    """Buckets to mark once, at the end of a transaction that writes several pages.
+
+    Marking locks each bucket's row until the commit. Two writers of one seller (two of its
+    connections) each mark a page's buckets in one sorted order, so one page per transaction
+    cannot deadlock; but a transaction holding several pages (``scheduler.write_behind``'s
+    group commit) marked page by page could take the same buckets in crossing orders and
+    deadlock on PostgreSQL. Marked once per transaction, in one sorted statement, they cannot.
+    """
+
+    def __init__(self) -> None:
+        self._buckets: set[Bucket] = set()
+        self._now: datetime | None = None
+
+    def add(self, buckets: Iterable[Bucket], now: datetime) -> None:
+        self._buckets.update(buckets)
+        self._now = now if self._now is None else max(self._now, now)
+
+    def write(self, conn: Connection) -> int:
+        """Mark what was added (in ``conn``'s transaction) and start empty again."""
+        buckets, now = self._buckets, self._now
+        self._buckets, self._now = set(), None
+        if buckets and now is not None:
+            _mark(conn, buckets, now)
+        return len(buckets)
+
+
+def dirty_buckets(
+    conn: Connection, scope: ConnectionScope, changes: Sequence[RowChange]
+) -> set[Bucket]:
+    """The buckets ``changes`` touched (see ``mark_dirty``)."""
     days: set[date] = set()
     order_days: dict[str, date] = {}
     line_orders: set[str] = set()
@@ -152,10 +196,7 @@ def mark_dirty(
             ):
                 days.add(_utc_day(row.placed_at))
     days.update(order_days[o] for o in line_orders if o in order_days)
-    if not days:
-        return 0
-    _mark(conn, [(scope.tenant_id, scope.seller_id, scope.platform, day) for day in days], now)
-    return len(days)
+    return {(scope.tenant_id, scope.seller_id, scope.platform, day) for day in days}
 
 
 def _mark(conn: Connection, buckets: Iterable[Bucket], now: datetime) -> None:

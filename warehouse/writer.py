@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from normalizer.schema import CanonicalRecord
 from warehouse.driver_rows import Dialect, executemany, insert_rows
 from warehouse.engine import write_transaction
-from warehouse.metrics import mark_dirty
+from warehouse.metrics import DeferredMarks, mark_dirty
 from warehouse.page_prep import (
     MappedRecord as MappedRecord,  # re-exported: the writer's input type
 )
@@ -157,11 +157,13 @@ def write_prepared_in(
     state: StreamStateUpdate | None,
     fetched_at: datetime | None = None,
     count_in_run: bool = True,
+    deferred_marks: DeferredMarks | None = None,
 ) -> PageOutcome:
     """``write_prepared``'s work inside the caller's write transaction (which already holds the
     stream's lock: ``lock_stream``). ``count_in_run`` False leaves the run's counters alone: a
     record released from quarantine later keeps its run for lineage without changing what that
-    run reported."""
+    run reported. ``deferred_marks`` collects the page's dirty metrics buckets for the caller to
+    mark once at the end of a transaction that writes several pages (see ``DeferredMarks``)."""
     now = fetched_at or utcnow()
     outcome = PageOutcome()
     raw_ids = _write_raw(conn, scope, stream, run_id, page.payloads, now, outcome)
@@ -180,7 +182,7 @@ def write_prepared_in(
                 outcome,
             )
         )
-    mark_dirty(conn, scope, changes, now)
+    mark_dirty(conn, scope, changes, now, deferred_marks)
     _write_quarantine(conn, scope, stream, run_id, quarantined, now)
     outcome.quarantined = len(quarantined)
     if state is not None:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from scheduler.write_behind import WriteBehind
 from warehouse.engine import make_engine
+from warehouse.metrics import DeferredMarks
 
 
 @pytest.fixture
@@ -32,8 +33,8 @@ def stored(engine: Engine) -> list[int]:
 
 def page_write(
     n: int, log: list[str], hold: threading.Event | None = None
-) -> Callable[[Connection], int]:
-    def write(conn: Connection) -> int:
+) -> Callable[[Connection, DeferredMarks], int]:
+    def write(conn: Connection, _marks: DeferredMarks) -> int:
         if hold is not None:
             assert hold.wait(5), "the test never released the write"
         conn.exec_driver_sql("INSERT INTO pages (n) VALUES (?)", (n,))
@@ -66,7 +67,7 @@ async def test_one_group_in_flight_at_a_time(engine: Engine) -> None:
     most_at_once = 0
     lock = threading.Lock()
 
-    def write(conn: Connection) -> None:
+    def write(conn: Connection, _marks: DeferredMarks) -> None:
         nonlocal running, most_at_once
         with lock:
             running += 1
@@ -105,7 +106,7 @@ async def test_a_failed_write_rolls_back_its_whole_group_and_drops_the_queue(
     committed: list[int] = []
     hold = threading.Event()
 
-    def fail(conn: Connection) -> None:
+    def fail(conn: Connection, _marks: DeferredMarks) -> None:
         conn.exec_driver_sql("INSERT INTO pages (n) VALUES (99)")
         raise RuntimeError("disk full")
 
@@ -127,7 +128,7 @@ async def test_a_failed_write_is_raised_at_the_next_page_which_is_not_written(
     writer = WriteBehind(engine)
     log: list[str] = []
 
-    def fail(_conn: Connection) -> None:
+    def fail(_conn: Connection, _marks: DeferredMarks) -> None:
         raise ValueError("bad row")
 
     await writer.submit(fail, records=1)
