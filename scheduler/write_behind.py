@@ -23,7 +23,9 @@ PostgreSQL round trip), so reading and writing overlap on a machine with two cor
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +69,10 @@ class WriteBehind:
         self._queued_records = 0
         self._in_flight: asyncio.Future[list[Any]] | None = None
         self._groups: dict[asyncio.Future[list[Any]], list[_Queued]] = {}
+        # one thread of its own, so every group of this stream is written by the same thread:
+        # the loop's shared pool started the next group on a second thread while the first was
+        # still returning to the pool, and the two took turns
+        self._thread: ThreadPoolExecutor | None = None
         self._error: BaseException | None = None
         self.groups_written = 0  # transactions committed (a group holds one page or more)
 
@@ -99,6 +105,9 @@ class WriteBehind:
         """Wait until every queued page has been written (raising a write's error, once)."""
         while self._in_flight is not None:
             await self._wait_in_flight()
+        if self._thread is not None:
+            self._thread.shutdown(wait=False)
+            self._thread = None
         self._raise_error()
 
     async def _wait_in_flight(self) -> None:
@@ -116,8 +125,11 @@ class WriteBehind:
 
     def _start_group(self) -> None:
         group, self._queued, self._queued_records = self._queued, [], 0
-        future: asyncio.Future[list[Any]] = asyncio.ensure_future(
-            asyncio.to_thread(self._write_group, group)
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-behind")
+        context = contextvars.copy_context()
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().run_in_executor(
+            self._thread, context.run, self._write_group, group
         )
         self._groups[future] = group
         future.add_done_callback(self._settle)
