@@ -1,18 +1,19 @@
 """Write pages behind the reader, and group the pages that queue up into one transaction.
 
 Page N commits in a worker thread while page N+1 is fetched and mapped. When the reader gets
-ahead (a fast platform, large pages, or a database busy with other writers), the pages it hands
-over meanwhile wait, and the next write commits all of them in one transaction ("group
-commit"): every commit rewrites the index pages it touched, so fewer, larger commits write less
-for the same rows (docs/benchmarks.md: 100-record pages, the platforms' usual size, loaded
-about a third slower than 1,000-record pages when each page was its own transaction).
+ahead (a fast platform, or a database busy with other writers), the pages it hands over
+meanwhile wait, and the next write commits all of them in one transaction ("group commit"):
+every commit rewrites the index pages it touched, so fewer, larger commits write less for the
+same rows (docs/benchmarks.md: 100-record pages, the platforms' usual size, loaded about a
+third slower than 1,000-record pages when each page was its own transaction).
 
 - At most one write is in flight; pages are written in the order they were submitted, each
   with the cursor that follows it, so a cursor never lands before the pages ahead of it.
 - A group is all-or-nothing: a crash or an error leaves none of its pages and none of their
   cursors, and the stream resumes from the last committed cursor.
-- The reader waits once ``max_pending_records`` records are waiting to be written, so memory
-  stays bounded (at most that many queued, plus the group being written).
+- Once ``max_pending_records`` records are waiting, the reader waits until they are written,
+  so memory stays bounded and a group holds at most about that many records (a long
+  transaction keeps other writers of a SQLite file waiting).
 - A failed write is raised to the reader at its next page or at ``drain``; pages queued behind
   it are dropped, never written.
 
@@ -34,9 +35,9 @@ from sqlalchemy import Connection, Engine
 from warehouse.engine import write_transaction
 from warehouse.metrics import DeferredMarks
 
-# Records queued before the reader waits: four pages of 1,000 or forty of 100. Committing four
-# 1,000-record pages at once cut the write's CPU by 8-10 % on SQLite (docs/benchmarks.md).
-MAX_PENDING_RECORDS = 4000
+# Records queued before the reader waits: two pages of 1,000 or twenty of 100
+# (docs/benchmarks.md, eleventh round: 4,000 held SQLite's write lock too long for two writers).
+MAX_PENDING_RECORDS = 2000
 
 # a page's write: it runs in the group's transaction, and leaves the daily-metrics buckets it
 # touched to the group's DeferredMarks, marked once before the commit
@@ -74,6 +75,7 @@ class WriteBehind:
         # still returning to the pool, and the two took turns
         self._thread: ThreadPoolExecutor | None = None
         self._error: BaseException | None = None
+        self._scheduled: asyncio.Handle | None = None  # a group start, once the reader yields
         self.groups_written = 0  # transactions committed (a group holds one page or more)
 
     @property
@@ -91,24 +93,42 @@ class WriteBehind:
         """Queue one page's ``write(conn, marks)``, to run inside a write transaction shared
         with the pages queued beside it (``marks``: the group's ``DeferredMarks``, for
         ``write_prepared_in``); ``done(result)`` runs on the event loop once it has committed.
-        Returns at once unless ``max_pending_records`` are already waiting."""
+
+        Returns at once while fewer than ``max_pending_records`` wait. The group starts once the
+        reader next yields to the event loop (a sync awaiting the platform's next page), not at
+        once: a reader that does not yield (pages already in hand, as in ``sellerhub import`` or
+        the load bench) fills the group instead of contending with the write for the GIL, then
+        waits here while the full group is written."""
         self._raise_error()
         self._queued.append(_Queued(write, records, done))
         self._queued_records += records
-        if self._in_flight is None:
-            self._start_group()
-        while self._queued_records >= self._limit and self._in_flight is not None:
-            await self._wait_in_flight()
-        self._raise_error()
+        if self._queued_records < self._limit:
+            if self._in_flight is None and self._scheduled is None:
+                self._scheduled = asyncio.get_running_loop().call_soon(self._start_scheduled)
+            return
+        await self._flush()
 
     async def drain(self) -> None:
         """Wait until every queued page has been written (raising a write's error, once)."""
-        while self._in_flight is not None:
+        try:
+            await self._flush()
+        finally:
+            if self._in_flight is None and self._thread is not None:
+                self._thread.shutdown(wait=False)
+                self._thread = None
+
+    async def _flush(self) -> None:
+        """Write what is queued and wait for it (and for the group in flight)."""
+        while self._error is None and (self._queued or self._in_flight is not None):
+            if self._in_flight is None:
+                self._start_group()
             await self._wait_in_flight()
-        if self._thread is not None:
-            self._thread.shutdown(wait=False)
-            self._thread = None
         self._raise_error()
+
+    def _start_scheduled(self) -> None:
+        self._scheduled = None
+        if self._in_flight is None and self._queued and self._error is None:
+            self._start_group()
 
     async def _wait_in_flight(self) -> None:
         in_flight = self._in_flight
@@ -124,6 +144,9 @@ class WriteBehind:
         self._settle(in_flight)
 
     def _start_group(self) -> None:
+        if self._scheduled is not None:
+            self._scheduled.cancel()
+            self._scheduled = None
         group, self._queued, self._queued_records = self._queued, [], 0
         if self._thread is None:
             self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="write-behind")

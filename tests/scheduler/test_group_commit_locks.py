@@ -73,6 +73,7 @@ def run_writer(
 
         # one page in flight, so the next two queue up and commit as one group
         await writer.submit(held_first, records=1)
+        await asyncio.sleep(0)  # it starts, alone
         await writer.submit(page_marking(scope, days[0], "first", meet), records=1)
         await writer.submit(page_marking(scope, days[1], "second", None), records=1)
         hold.set()

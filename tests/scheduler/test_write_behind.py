@@ -50,6 +50,7 @@ async def test_pages_queued_during_a_write_commit_together_in_order(engine: Engi
     committed: list[int] = []
     hold = threading.Event()
     await writer.submit(page_write(0, log, hold), records=100, done=committed.append)
+    await asyncio.sleep(0)  # the reader awaits the platform: page 0's write starts
     for n in (1, 2, 3):  # the reader goes on while page 0 is being written
         await writer.submit(page_write(n, log), records=100, done=committed.append)
         log.append(f"read {n + 1}")
@@ -88,6 +89,7 @@ async def test_the_reader_waits_once_the_queue_is_full(engine: Engine) -> None:
     log: list[str] = []
     hold = threading.Event()
     await writer.submit(page_write(0, log, hold), records=100)
+    await asyncio.sleep(0)
     await writer.submit(page_write(1, log), records=100)  # queued: 100 < 250
     submit = asyncio.ensure_future(writer.submit(page_write(2, log), records=200))
     await asyncio.sleep(0.05)
@@ -111,6 +113,7 @@ async def test_a_failed_write_rolls_back_its_whole_group_and_drops_the_queue(
         raise RuntimeError("disk full")
 
     await writer.submit(page_write(0, log, hold), records=10, done=committed.append)
+    await asyncio.sleep(0)
     await writer.submit(page_write(1, log), records=10, done=committed.append)
     await writer.submit(fail, records=10, done=committed.append)
     hold.set()
@@ -132,6 +135,7 @@ async def test_a_failed_write_is_raised_at_the_next_page_which_is_not_written(
         raise ValueError("bad row")
 
     await writer.submit(fail, records=1)
+    await asyncio.sleep(0)
     for _ in range(500):  # until the failed group has finished
         if not writer.writing:
             break
@@ -151,6 +155,7 @@ async def test_after_commit_sees_each_groups_results_once_committed(engine: Engi
     log: list[str] = []
     hold = threading.Event()
     await writer.submit(page_write(0, log, hold), records=1)
+    await asyncio.sleep(0)
     await writer.submit(page_write(1, log), records=1)
     await writer.submit(page_write(2, log), records=1)
     hold.set()
@@ -170,6 +175,7 @@ async def test_a_done_callback_that_raises_does_not_stall_the_queue(engine: Engi
     handled: list[object] = []
     loop.set_exception_handler(lambda _loop, context: handled.append(context.get("exception")))
     await writer.submit(page_write(0, log, hold), records=1, done=broken)
+    await asyncio.sleep(0)
     await writer.submit(page_write(1, log), records=1)
     hold.set()
     await writer.drain()
@@ -205,3 +211,21 @@ async def test_drain_right_after_a_group_finishes_returns(engine: Engine) -> Non
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert stored(engine) == list(range(40))
+
+
+async def test_a_reader_that_never_yields_fills_a_group_then_waits_for_it(engine: Engine) -> None:
+    """Pages already in hand (an import, the load bench): no write contends with the reader;
+    the full group is written while the reader waits."""
+    writer = WriteBehind(engine, max_pending_records=300)
+    log: list[str] = []
+    await writer.submit(page_write(0, log), records=100)
+    await writer.submit(page_write(1, log), records=100)
+    assert not writer.writing
+    assert stored(engine) == []
+    await writer.submit(page_write(2, log), records=100)  # 300: the queue is full
+    assert stored(engine) == [0, 1, 2]
+    assert writer.groups_written == 1
+    await writer.submit(page_write(3, log), records=100)
+    await writer.drain()
+    assert stored(engine) == [0, 1, 2, 3]
+    assert writer.groups_written == 2
