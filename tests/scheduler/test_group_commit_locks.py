@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
@@ -14,9 +14,7 @@ from sqlalchemy import Connection, Engine, select
 
 from scheduler.write_behind import WriteBehind
 from warehouse import metrics
-from warehouse.engine import make_engine
 from warehouse.metrics import DeferredMarks
-from warehouse.migrate import upgrade
 from warehouse.scoring_tables import MetricsDirty
 from warehouse.tables import table_of
 from warehouse.writer import ConnectionScope, RowChange
@@ -26,14 +24,6 @@ pytestmark = pytest.mark.postgres
 DAY_A = date(2026, 3, 1)
 DAY_B = date(2026, 3, 2)
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(postgres_url)
-    upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def transaction_on(day: date, external_id: str) -> RowChange:
@@ -83,13 +73,14 @@ def run_writer(
     asyncio.run(load())
 
 
-def test_two_writers_of_one_seller_with_crossing_groups_both_commit(pg_engine: Engine) -> None:
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_two_writers_of_one_seller_with_crossing_groups_both_commit(engine: Engine) -> None:
     meet = threading.Barrier(2, timeout=15)
     errors: list[BaseException] = []
 
     def guarded(connection_id: str, days: tuple[date, date]) -> None:
         try:
-            run_writer(pg_engine, connection_id, days, meet)
+            run_writer(engine, connection_id, days, meet)
         except BaseException as error:  # reported below, with the other writer's
             errors.append(error)
 
@@ -103,6 +94,6 @@ def test_two_writers_of_one_seller_with_crossing_groups_both_commit(pg_engine: E
         thread.join(60)
     assert errors == []
     dirty = table_of(MetricsDirty)
-    with pg_engine.connect() as conn:
+    with engine.connect() as conn:
         marked = {row.day: row.seq for row in conn.execute(select(dirty.c.day, dirty.c.seq))}
     assert marked == {DAY_A: 2, DAY_B: 2}  # each writer marked both days once
