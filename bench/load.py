@@ -83,6 +83,7 @@ def _run_case(
         if last.get("kind") == "result":
             for key in ("records", "seconds", "cpu_seconds", "peak_rss_mib", "baseline_rss_mib"):
                 setattr(result, key, last[key])
+            result.server_cpu_seconds = last.get("server_cpu_seconds")
         elif last.get("kind") == "progress":
             result.records = last["records_read"]
             result.seconds = last["seconds"]
@@ -172,8 +173,8 @@ def table(results: list[Result]) -> str:
     """A Markdown table, with each rate against dlt and against the best ceiling of its group."""
     rows = [
         "| N | database | case | page | records/s | vs dlt | vs ceiling | records/CPU-s "
-        "| peak RSS MiB | DB MiB | load avg | status |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| server µs/record | peak RSS MiB | DB MiB | load avg | status |",
+        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for result in results:
         group = [
@@ -188,6 +189,9 @@ def table(results: list[Result]) -> str:
         is_ceiling = result.case.startswith("ceiling")
         vs_ceiling = f"{result.rate / ceiling:.2f}" if ceiling and not is_ceiling else ""
         cpu_rate = f"{result.records / result.cpu_seconds:,.0f}" if result.cpu_seconds else ""
+        server = ""
+        if result.server_cpu_seconds is not None and result.records:
+            server = f"{result.server_cpu_seconds / result.records * 1e6:,.0f}"
         status = result.status
         if result.status == "timeout":
             status = f"stopped at {result.seconds:.0f} s after {result.records:,} records"
@@ -197,7 +201,8 @@ def table(results: list[Result]) -> str:
         rows.append(
             f"| {result.records_target:,} | {result.backend} | {result.case} "
             f"| {result.page_size or ''} | {result.rate:,.0f} | {vs_dlt} | {vs_ceiling} "
-            f"| {cpu_rate} | {result.peak_rss_mib:.0f} | {result.db_mib:.0f} | {load:.1f} "
+            f"| {cpu_rate} | {server} | {result.peak_rss_mib:.0f} | {result.db_mib:.0f} "
+            f"| {load:.1f} "
             f"| {status} |"
         )
     return "\n".join(rows)

@@ -17,6 +17,8 @@ class Result:
     records: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    # PostgreSQL's own processes meanwhile (bench.server_cpu); None on SQLite or unreadable
+    server_cpu_seconds: float | None = None
     peak_rss_mib: float = 0.0
     baseline_rss_mib: float = 0.0
     db_mib: float = 0.0

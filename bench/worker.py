@@ -2,7 +2,8 @@
 
 ``python -m bench.worker CASE BACKEND URL DATA PAGE_SIZE WORKDIR`` prints a progress line every
 few seconds and, at the end, a result line (JSON): records, seconds (the load only: schema
-set-up is not timed), CPU seconds of this process and its children, peak RSS in MiB.
+set-up is not timed), CPU seconds of this process and its children, peak RSS in MiB, and for
+PostgreSQL the CPU seconds its server used meanwhile (``bench.server_cpu``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from bench.databases import Database
 from bench.generate import RECORDS_READ
+from bench.server_cpu import server_cpu_seconds
 
 PROGRESS_EVERY = 5.0
 
@@ -170,6 +172,7 @@ def main(argv: list[str]) -> None:
     database = Database(backend, url)
     baseline = peak_rss_mib()
     load, teardown = _case(name, database, Path(data), int(page_size), Path(workdir))
+    server_before = server_cpu_seconds() if backend == "postgres" else None
     cpu_before = cpu_seconds()
     started = time.perf_counter()
     stop = threading.Event()
@@ -178,9 +181,13 @@ def main(argv: list[str]) -> None:
     threading.Thread(target=_sample_tree, args=(stop,), daemon=True).start()
     records = load()
     seconds = time.perf_counter() - started
+    server_after = server_cpu_seconds() if server_before is not None else None
     stop.set()
     progress.join()
     teardown()
+    server = {}
+    if server_before is not None and server_after is not None:
+        server["server_cpu_seconds"] = server_after - server_before
     _report(
         "result",
         records=records,
@@ -188,6 +195,7 @@ def main(argv: list[str]) -> None:
         cpu_seconds=cpu_seconds() - cpu_before,
         peak_rss_mib=peak_rss_mib(),
         baseline_rss_mib=baseline,
+        **server,
     )
 
 
