@@ -4,7 +4,8 @@
 
 The benchmark host is shared and one run can be off by 20 % or more, so a target is read on the
 median of several runs. Each ratio is taken within its own run (our rate over dlt's, or over the
-ceiling's, in the same run), then the median of those ratios is reported. Prints a Markdown table.
+ceiling's at the same page size, in the same run), then the median of those ratios is reported;
+each page size is its own row. Prints a Markdown table.
 ``bench.load --repeat N`` prints the same table after its N runs.
 """
 
@@ -17,26 +18,27 @@ from pathlib import Path
 
 from bench.results import Result, load_run
 
-Key = tuple[int, str, str]  # records asked for, backend, case
+Key = tuple[int, str, str, int | None]  # records asked for, backend, case, page size
 REFERENCES = ("dlt", "ceiling", "ceiling-msgspec")
 
 
 def median_table(runs: Sequence[Sequence[Result]]) -> str:
-    by_key = [{(r.records_target, r.backend, r.case): r for r in run} for run in runs]
+    by_key = [{(r.records_target, r.backend, r.case, r.page_size): r for r in run} for run in runs]
     keys = [key for key in by_key[0] if all(key in run and _ok(run[key]) for run in by_key)]
     lines = [
-        "| N | database | case | records/s, each run | median | vs dlt, each run (median)"
+        "| N | database | case | page | records/s, each run | median | vs dlt, each run (median)"
         " | vs ceiling json / msgspec (median) |",
-        "|---:|---|---|---|---:|---|---|",
+        "|---:|---|---|---:|---|---:|---|---|",
     ]
     for key in keys:
-        records, backend, case = key
+        records, backend, case, page = key
         rates = [run[key].rate for run in by_key]
         ratios: dict[str, list[float]] = {name: [] for name in REFERENCES}
         if case not in REFERENCES and not case.startswith("ceiling"):
             for run in by_key:
                 for name in REFERENCES:
-                    reference = run.get((records, backend, name))
+                    # dlt has no pages; a ceiling is compared at the same page size
+                    reference = run.get((records, backend, name, None if name == "dlt" else page))
                     if reference is not None and _ok(reference):
                         ratios[name].append(run[key].rate / reference.rate)
         dlt = ratios["dlt"]
@@ -55,7 +57,8 @@ def median_table(runs: Sequence[Sequence[Result]]) -> str:
             else ""
         )
         lines.append(
-            f"| {records:,} | {backend} | {case} | {' / '.join(f'{r:,.0f}' for r in rates)}"
+            f"| {records:,} | {backend} | {case} | {page or ''}"
+            f" | {' / '.join(f'{r:,.0f}' for r in rates)}"
             f" | {statistics.median(rates):,.0f} | {vs_dlt}"
             f" | {vs_ceiling} |"
         )
