@@ -43,7 +43,7 @@ def _wait_until_reaped(pid: int, within: float = 5.0) -> None:
 
 @pytest.mark.parametrize("close_first", [False, True], ids=["live backend", "ended backend"])
 def test_server_cpu_counts_a_busy_backend(postgres_url: str, close_first: bool) -> None:
-    engine = create_engine(postgres_url, poolclass=None)
+    engine = create_engine(postgres_url)
     before = _reading()
     conn = engine.connect()
     try:
